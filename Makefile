@@ -1,0 +1,55 @@
+# Two commands do all set-up on a fresh machine:
+#   make run    create .venv, install, serve http://$(GDVIZ_HOST):$(GDVIZ_PORT)
+#   make test   the same set-up plus test needs (Chromium included), then lint and the whole suite
+# Both are idempotent: stamps in .venv skip work already done.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check
+# The CPU build, installed first and pinned, so pip never resolves a multi-GB CUDA build of torch.
+TORCH_VERSION := 2.13.0
+TORCH_INDEX ?=
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: run test lint format bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(PIP) install --quiet "torch==$(TORCH_VERSION)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	$(PIP) install --quiet -e .
+	touch $@
+
+$(VENV)/.test-installed: $(VENV)/.installed pyproject.toml
+	$(PIP) install --quiet -e ".[test]"
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing Chromium for the browser tests (apt-get)"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "no $(CHROMIUM): trying playwright's own Chromium"; $(PY) -m playwright install chromium; \
+		fi; \
+	fi
+	touch $@
+
+run: $(VENV)/.installed
+	$(PY) -m app
+
+lint: $(VENV)/.test-installed
+	$(VENV)/bin/ruff check app tests bench
+	$(VENV)/bin/ruff format --check app tests bench
+
+format: $(VENV)/.test-installed
+	$(VENV)/bin/ruff format app tests bench
+	$(VENV)/bin/ruff check --fix app tests bench
+
+test: lint
+	$(PY) -m pytest
+
+bench: $(VENV)/.installed
+	$(PY) bench/engine.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache test-results

@@ -1,0 +1,144 @@
+"""Routes that describe what exists: surfaces (with plot grids) and optimizers."""
+
+from __future__ import annotations
+
+import numpy as np
+from fastapi import APIRouter, Query, Response
+
+from app.api.responses import ERROR_RESPONSES, json_response
+from app.config import get_settings
+from app.descent.engine import FunctionObjective
+from app.descent.optimizers import OPTIMIZERS
+from app.descent.runs import grid_axes
+from app.descent.surfaces import SURFACES, Surface
+from app.errors import AppError
+from app.schemas import (
+    ExpressionSurface,
+    GridResponse,
+    HyperparameterPublic,
+    OptimizerPublic,
+    SurfacePublic,
+)
+
+router = APIRouter(prefix="/api", tags=["catalog"], responses=ERROR_RESPONSES)
+
+
+def surface_public(s: Surface) -> SurfacePublic:
+    return SurfacePublic(
+        id=s.id,
+        name=s.name,
+        formula=s.formula,
+        description=s.description,
+        x_range=s.x_range,
+        y_range=s.y_range,
+        minima=list(s.minima),
+        minimum_value=s.minimum_value,
+        default_start=s.default_start,
+        log_scale=s.log_scale,
+        suggested_lr=s.suggested_lr,
+    )
+
+
+@router.get("/surfaces", response_model=list[SurfacePublic])
+def list_surfaces() -> Response:
+    """Every built-in surface: formula, domain, known minima, default start."""
+    body = "[" + ",".join(surface_public(s).model_dump_json() for s in SURFACES.values()) + "]"
+    return Response(body, media_type="application/json")
+
+
+@router.get("/surfaces/{surface_id}", response_model=SurfacePublic)
+def get_surface(surface_id: str) -> Response:
+    if surface_id not in SURFACES:
+        raise AppError.not_found(f"unknown surface '{surface_id[:60]}'; known: {', '.join(SURFACES)}")
+    return json_response(surface_public(SURFACES[surface_id]))
+
+
+def log_scale_suits(values: np.ndarray) -> bool:
+    """Log colours when the top of the range is far above where most of the domain lies: a valley among
+    walls (the same rule the built-in surfaces' log_scale flags follow)."""
+    low = values.min()
+    typical = np.percentile(values, 10) - low
+    return bool(values.max() - low > 200 * typical) if typical > 0 else False
+
+
+def surface_grid(surface: Surface, label: str, n: int) -> GridResponse:
+    xs, ys = grid_axes(surface.x_range, surface.y_range, n)
+    gx, gy = np.meshgrid(xs, ys)  # z[j][i] = f(x[i], y[j])
+    with np.errstate(all="ignore"):
+        z = np.array(FunctionObjective(surface.fn).value(gx, gy), dtype=np.float64)
+    finite = z[np.isfinite(z)]
+    z_min = float(finite.min()) if finite.size else None
+    z_max = float(finite.max()) if finite.size else None
+    log = surface.log_scale if surface.id in SURFACES else finite.size > 0 and log_scale_suits(finite)
+    scale = "log" if log else "linear"
+    grid = np.where(np.isfinite(z), z, np.nan)
+    return GridResponse(
+        surface=label,
+        x=xs.tolist(),
+        y=ys.tolist(),
+        z=grid.tolist(),  # NaN is written as null
+        z_min=z_min,
+        z_max=z_max,
+        scale=scale,
+    )
+
+
+def _grid_n(n: int | None) -> int:
+    settings = get_settings()
+    if n is None:
+        return settings.default_grid
+    if not 2 <= n <= settings.max_grid:
+        raise AppError.invalid(
+            "query.n", f"must be between 2 and {settings.max_grid}", f"2..{settings.max_grid}", n
+        )
+    return n
+
+
+@router.get("/surfaces/{surface_id}/grid", response_model=GridResponse)
+def get_grid(surface_id: str, n: int | None = Query(None, description="points per axis")) -> Response:
+    """f on an n×n grid over the surface's domain, for contour and 3-D plots."""
+    if surface_id not in SURFACES:
+        raise AppError.not_found(f"unknown surface '{surface_id[:60]}'; known: {', '.join(SURFACES)}")
+    return json_response(surface_grid(SURFACES[surface_id], surface_id, _grid_n(n)))
+
+
+@router.post("/surfaces/grid", response_model=GridResponse)
+def post_grid(
+    body: ExpressionSurface, n: int | None = Query(None, description="points per axis")
+) -> Response:
+    """The same grid for a custom expression {"expression": ..., "x_range": ..., "y_range": ...}."""
+    return json_response(surface_grid(body.surface(), "custom", _grid_n(n)))
+
+
+@router.get("/optimizers", response_model=list[OptimizerPublic])
+def list_optimizers() -> Response:
+    """Every optimizer with its hyperparameters (torch.optim names and defaults) and update rule."""
+    items = []
+    for spec in OPTIMIZERS.values():
+        hps = [
+            HyperparameterPublic(
+                name=hp.name,
+                kind=hp.kind,
+                default=hp.default,
+                min=hp.low,
+                max=hp.high,
+                min_exclusive=hp.low_open,
+                max_exclusive=hp.high_open,
+                log_scale=hp.log,
+                symbol=hp.symbol,
+                meaning=hp.meaning,
+            )
+            for hp in spec.hyperparameters
+        ]
+        items.append(
+            OptimizerPublic(
+                id=spec.id,
+                name=spec.name,
+                torch_class=f"torch.optim.{spec.torch_class.__name__}",
+                summary=spec.summary,
+                update_rule=spec.update_rule,
+                hyperparameters=hps,
+                state=list(spec.state_names),
+            ).model_dump_json()
+        )
+    return Response("[" + ",".join(items) + "]", media_type="application/json")

@@ -1,0 +1,154 @@
+"""Routes that compute whole runs at once: a trajectory, a basin map, a stability map."""
+
+from __future__ import annotations
+
+import numpy as np
+from fastapi import APIRouter, Response
+from starlette.concurrency import run_in_threadpool
+
+from app.api.responses import ERROR_RESPONSES, json_response
+from app.config import get_settings
+from app.descent import runs
+from app.errors import AppError
+from app.schemas import (
+    BasinsRequest,
+    BasinsResponse,
+    StabilityRequest,
+    StabilityResponse,
+    TrajectoryRequest,
+    TrajectoryResponse,
+    resolve_surface,
+    surface_label,
+)
+
+router = APIRouter(prefix="/api", tags=["runs"], responses=ERROR_RESPONSES)
+
+
+def _bound(x_range: tuple[float, float], y_range: tuple[float, float]) -> float:
+    """Divergence bound: the configured one, or far beyond the domain when the domain itself is large."""
+    span = max(x_range[1] - x_range[0], y_range[1] - y_range[0], abs(x_range[0]), abs(y_range[1]))
+    return max(get_settings().divergence_bound, 1e3 * span)
+
+
+def _nullable(values: np.ndarray) -> list:
+    return [float(v) if np.isfinite(v) else None for v in values.ravel()]
+
+
+@router.post("/trajectory", response_model=TrajectoryResponse)
+async def post_trajectory(req: TrajectoryRequest) -> Response:
+    """One optimizer's descent: every point, loss and gradient, equal to a plain torch.optim loop."""
+    surface = resolve_surface(req.surface)
+    start = req.start or surface.default_start
+    result = await run_in_threadpool(
+        runs.trajectory,
+        surface.fn,
+        req.optimizer,
+        req.hyperparameters,
+        start,
+        req.steps,
+        _bound(surface.x_range, surface.y_range),
+    )
+    return json_response(
+        TrajectoryResponse(
+            surface=surface_label(req.surface),
+            optimizer=req.optimizer,
+            hyperparameters=req.hyperparameters,
+            points=result.points.tolist(),
+            losses=result.losses.tolist(),
+            gradients=result.gradients.tolist(),
+            status="ok" if result.diverged_at is None else "diverged",
+            diverged_at=result.diverged_at,
+            reason=result.reason,
+        )
+    )
+
+
+@router.post("/basins", response_model=BasinsResponse)
+async def post_basins(req: BasinsRequest) -> Response:
+    """Run an n×n grid of starts together; report which listed minimum each one reached."""
+    surface = resolve_surface(req.surface)
+    x_range = req.x_range or surface.x_range
+    y_range = req.y_range or surface.y_range
+    result = await run_in_threadpool(
+        runs.basin_map,
+        surface.fn,
+        surface.minima,
+        req.optimizer,
+        req.hyperparameters,
+        x_range,
+        y_range,
+        req.n,
+        req.steps,
+        _bound(x_range, y_range),
+        req.tolerance,
+    )
+    n = req.n
+    losses = np.where(np.isfinite(result.final_losses), result.final_losses, np.nan)
+    return json_response(
+        BasinsResponse(
+            surface=surface_label(req.surface),
+            optimizer=req.optimizer,
+            hyperparameters=req.hyperparameters,
+            x=result.x.tolist(),
+            y=result.y.tolist(),
+            minima=list(surface.minima),
+            basin=result.basin.tolist(),
+            final_points=result.final_points.tolist(),
+            final_losses=losses.reshape(n, n).tolist(),
+            steps=req.steps,
+        )
+    )
+
+
+@router.post("/stability", response_model=StabilityResponse)
+async def post_stability(req: StabilityRequest) -> Response:
+    """Sweep (lr, a second hyperparameter) from one start: where it converges, oscillates or diverges."""
+    surface = resolve_surface(req.surface)
+    axes = runs.sweepable_axes(req.optimizer)
+    axis = req.axis if req.axis is not None else runs.natural_axis(req.optimizer)
+    if axis is not None and axis not in axes:
+        raise AppError.invalid(
+            "axis",
+            f"{req.optimizer} has no hyperparameter '{axis}' to sweep",
+            ", ".join(axes) or "none",
+            axis,
+        )
+    axis_range = req.axis_range or (axes[axis] if axis else None)
+    if axis and req.axis_range:
+        low, high = axes[axis]
+        if req.axis_range[0] < low or req.axis_range[1] > high:
+            raise AppError.invalid(
+                "axis_range",
+                f"{axis} must stay within [{low:g}, {high:g}]",
+                f"[{low:g}, {high:g}]",
+                req.axis_range,
+            )
+    span = max(surface.x_range[1] - surface.x_range[0], surface.y_range[1] - surface.y_range[0])
+    result = await run_in_threadpool(
+        runs.stability_map,
+        surface.fn,
+        surface.minima,
+        req.optimizer,
+        req.hyperparameters,
+        req.start or surface.default_start,
+        req.lr_range,
+        axis,
+        axis_range,
+        req.n,
+        req.steps,
+        _bound(surface.x_range, surface.y_range),
+        span,
+    )
+    m = len(result.outcome)
+    return json_response(
+        StabilityResponse(
+            surface=surface_label(req.surface),
+            optimizer=req.optimizer,
+            lr=result.lr.tolist(),
+            axis=axis,
+            axis_values=result.axis_values.tolist(),
+            outcome=result.outcome,
+            final_losses=[_nullable(row) for row in result.final_losses.reshape(m, -1)],
+            steps=req.steps,
+        )
+    )

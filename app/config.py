@@ -1,0 +1,65 @@
+"""Every setting and limit of the server, read from GDVIZ_* environment variables.
+
+Each field carries its unit and the reason for its default; tests/test_config.py checks that every field is
+documented in the README's configuration table.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GDVIZ_", extra="ignore")
+
+    # --- serving ---
+    host: str = Field("127.0.0.1", description="interface to listen on; 0.0.0.0 inside a container")
+    port: int = Field(8000, ge=1, le=65535, description="TCP port")
+    workers: int = Field(
+        1, ge=1, le=64, description="uvicorn worker processes (sessions live in one process)"
+    )
+    log_level: str = Field("info", description="uvicorn log level")
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="extra origins (scheme://host:port) allowed to open the WebSocket besides the page's own",
+    )
+
+    # --- REST limits ---
+    max_steps: int = Field(20_000, ge=1, description="steps per trajectory request; ~2 s of compute at most")
+    max_grid: int = Field(
+        300, ge=10, description="grid points per axis for a surface plot; 300² = 90 k values"
+    )
+    default_grid: int = Field(120, ge=10, description="grid points per axis when the request does not say")
+    max_basin_n: int = Field(200, ge=2, description="starts per axis for a basin map (200² = 40 000 runners)")
+    max_basin_work: int = Field(
+        20_000_000,
+        ge=1000,
+        description="runner-steps per basin or stability map (n² × steps); ~2 s of compute",
+    )
+    max_coordinate: float = Field(1e6, gt=0, description="largest |x| or |y| accepted for a start point")
+    divergence_bound: float = Field(
+        1e8, gt=0, description="a runner whose |θᵢ| passes this counts as diverged (beside non-finite values)"
+    )
+
+    # --- custom expressions ---
+    expression_max_length: int = Field(300, ge=10, description="characters in a custom f(x, y)")
+    expression_max_nodes: int = Field(200, ge=10, description="syntax tree nodes in a custom f(x, y)")
+    expression_max_depth: int = Field(40, ge=5, description="syntax tree depth in a custom f(x, y)")
+    expression_max_exponent: float = Field(64.0, gt=0, description="largest |constant exponent| in **")
+
+    # --- live sessions ---
+    max_runners: int = Field(8, ge=1, le=64, description="runners in one session's race")
+    max_speed: float = Field(2000.0, gt=0, description="steps per second at full fast-forward")
+    frame_rate: float = Field(30.0, gt=0, le=120, description="frames per second sent to a page")
+    max_history: int = Field(
+        100_000, ge=100, description="steps a session runs before it pauses itself (the page keeps the trail)"
+    )
+    ws_max_message_bytes: int = Field(65_536, ge=1024, description="largest WebSocket message accepted")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

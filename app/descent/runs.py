@@ -1,0 +1,224 @@
+"""Whole runs computed at once on the engine: one trajectory, a basin map, a stability map.
+
+Pure compute, no FastAPI: the routes validate, call these, and shape the answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from app.descent.engine import Engine, FunctionObjective, SurfaceFn
+from app.descent.optimizers import get_optimizer
+
+
+@dataclass
+class Trajectory:
+    points: np.ndarray  # (m, 2): points[k] is θ after k updates
+    losses: np.ndarray  # (m,)
+    gradients: np.ndarray  # (m, 2)
+    diverged_at: int | None
+    reason: str | None
+
+
+def trajectory(
+    fn: SurfaceFn,
+    optimizer_id: str,
+    hyperparameters: dict[str, Any],
+    start: Sequence[float],
+    steps: int,
+    bound: float,
+) -> Trajectory:
+    """``steps`` updates from ``start``; the record stops before the first non-finite or out-of-bound step."""
+    engine = Engine(FunctionObjective(fn), bound)
+    engine.add("r", optimizer_id, hyperparameters, start)
+    trace = engine.run(steps).get("r")
+    points = [trace.points] if trace is not None else []
+    losses = [trace.losses] if trace is not None else []
+    grads = [trace.gradients] if trace is not None else []
+    final = engine.evaluate().get("r")  # θ_N, J(θ_N), ∇J(θ_N), unless the runner diverged
+    if final is not None:
+        points.append(final[0][None, :])
+        losses.append(np.array([final[1]]))
+        grads.append(final[2][None, :])
+    runner = engine.runners["r"]
+    return Trajectory(
+        np.concatenate(points) if points else np.zeros((0, 2)),
+        np.concatenate(losses) if losses else np.zeros(0),
+        np.concatenate(grads) if grads else np.zeros((0, 2)),
+        runner.diverged_at,
+        runner.divergence,
+    )
+
+
+def grid_axes(x_range: Sequence[float], y_range: Sequence[float], n: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.linspace(x_range[0], x_range[1], n), np.linspace(y_range[0], y_range[1], n)
+
+
+def _run_many(
+    fn: SurfaceFn,
+    optimizer_id: str,
+    hyper_rows: list[dict[str, Any]],
+    starts: np.ndarray,
+    steps: int,
+    bound: float,
+    tail: int = 0,
+) -> tuple[Engine, list[str], dict]:
+    """Step N runners together; return the engine, their ids, and the traces of the last ``tail`` steps."""
+    engine = Engine(FunctionObjective(fn), bound)
+    ids = [str(k) for k in range(len(starts))]
+    engine.add_many(ids, optimizer_id, hyper_rows, starts)
+    engine.run(steps - tail, record=False)
+    traces = engine.run(tail, record=True) if tail else {}
+    return engine, ids, traces
+
+
+def _final(engine: Engine, fn: SurfaceFn, ids: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Final points, losses and a diverged flag for every runner (a diverged one: its last finite point)."""
+    evaluated = engine.evaluate()
+    points = np.array([engine.point(rid) for rid in ids]).reshape(-1, 2)
+    diverged = np.array([not engine.runners[rid].running for rid in ids])
+    with np.errstate(all="ignore"):
+        losses = FunctionObjective(fn).value(
+            np.ascontiguousarray(points[:, 0]), np.ascontiguousarray(points[:, 1])
+        )
+    losses = np.array(losses, dtype=np.float64)
+    for k, rid in enumerate(ids):
+        if rid in evaluated:
+            losses[k] = evaluated[rid][1]
+    return points, losses, diverged
+
+
+def nearest_minimum(points: np.ndarray, minima: Sequence[Sequence[float]], radius: float) -> np.ndarray:
+    """Index of the listed minimum within ``radius`` of each point (the nearest one), else -1."""
+    if not minima:
+        return np.full(len(points), -1)
+    m = np.asarray(minima, dtype=np.float64)  # (M, 2)
+    dist = np.linalg.norm(points[:, None, :] - m[None, :, :], axis=2)  # (N, M)
+    idx = dist.argmin(axis=1)
+    return np.where(dist[np.arange(len(points)), idx] <= radius, idx, -1)
+
+
+@dataclass
+class BasinMap:
+    x: np.ndarray  # (n,)
+    y: np.ndarray  # (n,)
+    basin: np.ndarray  # (n, n) [j, i] for start (x[i], y[j]): minimum index, -1 elsewhere, -2 diverged
+    final_points: np.ndarray  # (n, n, 2)
+    final_losses: np.ndarray  # (n, n)
+
+
+def basin_map(
+    fn: SurfaceFn,
+    minima: Sequence[Sequence[float]],
+    optimizer_id: str,
+    hyperparameters: dict[str, Any],
+    x_range: Sequence[float],
+    y_range: Sequence[float],
+    n: int,
+    steps: int,
+    bound: float,
+    tolerance: float,
+) -> BasinMap:
+    xs, ys = grid_axes(x_range, y_range, n)
+    gx, gy = np.meshgrid(xs, ys)  # [j, i]
+    starts = np.stack([gx.ravel(), gy.ravel()], axis=1)
+    shared = dict(hyperparameters)  # one dict for all: the kernel merges it once
+    engine, ids, _ = _run_many(fn, optimizer_id, [shared] * len(starts), starts, steps, bound)
+    points, losses, diverged = _final(engine, fn, ids)
+    span = max(x_range[1] - x_range[0], y_range[1] - y_range[0])
+    basin = np.where(diverged, -2, nearest_minimum(points, minima, tolerance * span))
+    return BasinMap(xs, ys, basin.reshape(n, n), points.reshape(n, n, 2), losses.reshape(n, n))
+
+
+def natural_axis(optimizer_id: str) -> str | None:
+    """The hyperparameter a stability map sweeps beside the learning rate."""
+    names = {hp.name for hp in get_optimizer(optimizer_id).hyperparameters}
+    for name, key in (("momentum", "momentum"), ("betas", "beta1"), ("rho", "rho"), ("alpha", "alpha")):
+        if name in names:
+            return key
+    return None
+
+
+def sweepable_axes(optimizer_id: str) -> dict[str, tuple[float, float]]:
+    """Float hyperparameters other than lr that a stability map can sweep, with a closed range for each."""
+    axes: dict[str, tuple[float, float]] = {}
+    for hp in get_optimizer(optimizer_id).hyperparameters:
+        if hp.name == "lr" or hp.kind == "bool" or hp.low is None or hp.high is None:
+            continue
+        nudge = (hp.high - hp.low) * 0.01
+        low = hp.low + nudge if hp.low_open else hp.low
+        high = hp.high - nudge if hp.high_open else hp.high
+        if hp.kind == "pair":
+            axes["beta1"] = axes["beta2"] = (low, high)
+        else:
+            axes[hp.name] = (low, high)
+    return axes
+
+
+@dataclass
+class StabilityMap:
+    lr: np.ndarray  # (n,)
+    axis_values: np.ndarray  # (m,)
+    outcome: list[list[str]]  # [j][i] for (axis_values[j], lr[i])
+    final_losses: np.ndarray  # (m, n)
+
+
+def stability_map(
+    fn: SurfaceFn,
+    minima: Sequence[Sequence[float]],
+    optimizer_id: str,
+    hyperparameters: dict[str, Any],
+    start: Sequence[float],
+    lr_range: Sequence[float],
+    axis: str | None,
+    axis_range: Sequence[float] | None,
+    n: int,
+    steps: int,
+    bound: float,
+    span: float,
+) -> StabilityMap:
+    """Each (lr, axis) setting from one start: converged, oscillating (still bouncing), slow, or diverged."""
+    lrs = np.geomspace(lr_range[0], lr_range[1], n)
+    values = np.linspace(axis_range[0], axis_range[1], n) if axis else np.array([np.nan])
+    rows: list[dict[str, Any]] = []
+    for a in values:
+        for lr in lrs:
+            hp = {**hyperparameters, "lr": float(lr)}
+            if axis in ("beta1", "beta2"):
+                b1, b2 = hp.get("betas", (0.9, 0.999))
+                hp["betas"] = (float(a), b2) if axis == "beta1" else (b1, float(a))
+            elif axis:
+                hp[axis] = float(a)
+            rows.append(hp)
+    starts = np.repeat(np.asarray(start, dtype=np.float64)[None, :], len(rows), axis=0)
+    tail = min(30, steps // 2)
+    engine, ids, traces = _run_many(fn, optimizer_id, rows, starts, steps, bound, tail)
+    points, losses, diverged = _final(engine, fn, ids)
+    at_minimum = nearest_minimum(points, minima, 0.01 * span) >= 0
+    outcome = []
+    for k, rid in enumerate(ids):
+        trace = traces.get(rid)
+        if diverged[k]:
+            outcome.append("diverged")
+            continue
+        deltas = trace.deltas if trace is not None else np.zeros((0, 2))
+        grads = trace.gradients if trace is not None else np.zeros((0, 2))
+        settled = (
+            len(grads) > 0 and np.linalg.norm(grads[-1]) < 1e-4 and np.linalg.norm(deltas[-1]) < 1e-6 * span
+        )
+        if at_minimum[k] or settled:
+            outcome.append("converged")
+            continue
+        turns = np.einsum("ij,ij->i", deltas[1:], deltas[:-1]) < 0 if len(deltas) > 1 else np.zeros(0, bool)
+        outcome.append("oscillating" if turns.size and turns.mean() > 0.4 else "slow")
+    m = len(values)
+    return StabilityMap(
+        lrs,
+        values if axis else np.zeros(0),
+        [outcome[j * n : (j + 1) * n] for j in range(m)],
+        losses.reshape(m, n),
+    )

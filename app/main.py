@@ -1,0 +1,85 @@
+"""create_app(): the FastAPI application with its routers, static files, error handlers and headers."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.responses import Response
+
+from app.api import catalog, pages, runs
+from app.api.pages import ROOT
+from app.api.responses import error_response
+from app.config import Settings, get_settings
+from app.errors import AppError, from_validation_error
+
+log = logging.getLogger("gdviz")
+
+# No inline scripts and no foreign origins. Plotly injects <style> elements, hence 'unsafe-inline' for styles
+# only; its WebGL traces compile shaders at run time, hence 'unsafe-eval' would be needed for 3-D only.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "connect-src 'self'; font-src 'self' data:; worker-src 'self' blob:; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+class SecurityHeaders(BaseHTTPMiddleware):
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="gdviz",
+        summary="Gradient descent, visible: optimizers on 2-D loss surfaces and small CNNs, live.",
+        version="0.1.0",
+    )
+    app.state.settings = settings
+
+    @app.exception_handler(AppError)
+    async def _app_error(request: Request, exc: AppError) -> Response:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        return error_response(from_validation_error(list(exc.errors())))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        message = (
+            f"no route {request.method} {request.url.path}"
+            if exc.status_code in (404, 405)
+            else str(exc.detail)
+        )
+        return error_response(AppError(exc.status_code, code, message))
+
+    @app.exception_handler(Exception)
+    async def _internal_error(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(
+            AppError(500, "internal_error", "the server failed on this request; it was logged")
+        )
+
+    app.add_middleware(SecurityHeaders)
+    app.include_router(pages.router)
+    app.include_router(catalog.router)
+    app.include_router(runs.router)
+    app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
+    return app

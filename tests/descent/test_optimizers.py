@@ -1,0 +1,184 @@
+"""Every optimizer kernel against torch.optim itself: the oracle for every number."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from app.descent.engine import Engine, FunctionObjective
+from app.descent.optimizers import HYPERPARAMETER_MODELS, OPTIMIZERS, get_optimizer
+from app.descent.surfaces import SURFACES
+
+# Non-default hyperparameters for each optimizer, exercising every option it has.
+CASES: dict[str, list[dict]] = {
+    "sgd": [{"lr": 3e-4, "weight_decay": 0.01}],
+    "momentum": [
+        {"lr": 1e-4, "momentum": 0.8, "dampening": 0.1, "weight_decay": 0.01},
+        {"lr": 2e-4, "momentum": 0.5},
+    ],
+    "nesterov": [{"lr": 1e-4, "momentum": 0.85, "weight_decay": 0.001}],
+    "adagrad": [
+        {"lr": 0.3, "lr_decay": 0.01, "initial_accumulator_value": 0.1, "eps": 1e-9, "weight_decay": 0.01}
+    ],
+    "rmsprop": [
+        # centered RMSprop divides by √(E[g²] − E[g]²), a difference that amplifies rounding when the
+        # steps are large; at this lr the path is well-conditioned and every bit of the check holds.
+        {"lr": 0.0005, "alpha": 0.95, "momentum": 0.3, "centered": True},
+        {"lr": 0.002, "alpha": 0.9, "weight_decay": 0.01},
+    ],
+    "adadelta": [{"lr": 0.5, "rho": 0.95, "eps": 1e-5, "weight_decay": 0.01}],
+    "adam": [
+        {"lr": 0.02, "betas": (0.8, 0.99), "amsgrad": True, "weight_decay": 0.01},
+        {"lr": 0.01, "betas": (0.95, 0.9), "eps": 1e-6},
+    ],
+    "adamw": [{"lr": 0.02, "betas": (0.85, 0.995), "weight_decay": 0.05, "amsgrad": True}],
+    "nadam": [
+        {"lr": 0.02, "momentum_decay": 0.01, "decoupled_weight_decay": True, "weight_decay": 0.02},
+        {"lr": 0.01, "betas": (0.85, 0.99), "weight_decay": 0.01},
+    ],
+    "radam": [
+        {"lr": 0.002, "betas": (0.9, 0.99), "weight_decay": 0.01},
+        {"lr": 0.003, "decoupled_weight_decay": True, "weight_decay": 0.1},
+    ],
+    "adamax": [{"lr": 0.02, "betas": (0.8, 0.99), "weight_decay": 0.01, "eps": 1e-6}],
+}
+SURFACE_IDS = ["rosenbrock", "ill_conditioned_bowl", "himmelblau", "beale"]
+STEPS = 300
+
+
+def torch_loop(fn, spec, hyperparameters, start, steps):
+    """The reference: zero_grad; loss = f(p); loss.backward(); step — on a float64 tensor."""
+    p = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+    opt = spec.make_torch_optimizer([p], hyperparameters)
+    points = []
+    for _ in range(steps):
+        points.append(p.detach().numpy().copy())
+        opt.zero_grad()
+        loss = fn(p[0], p[1])
+        loss.backward()
+        opt.step()
+    points.append(p.detach().numpy().copy())
+    return np.array(points), opt
+
+
+def assert_close(mine: np.ndarray, ref: np.ndarray, scale: float) -> None:
+    # 1e-9 relative, with an absolute floor tied to the surface's scale for coordinates near 0.
+    np.testing.assert_allclose(mine, ref, rtol=1e-9, atol=1e-12 * scale)
+
+
+def test_every_optimizer_has_a_case():
+    assert set(CASES) == set(OPTIMIZERS)
+
+
+@pytest.mark.parametrize("surface_id", SURFACE_IDS)
+def test_engine_equals_torch_optim_for_every_optimizer(surface_id):
+    """All optimizers race together in one engine; each path equals its own torch.optim loop."""
+    surface = SURFACES[surface_id]
+    engine = Engine(FunctionObjective(surface.fn))
+    runs = {f"{oid}-{k}": (oid, hp) for oid, hps in CASES.items() for k, hp in enumerate(hps)}
+    for rid, (oid, hp) in runs.items():
+        engine.add(
+            rid, oid, HYPERPARAMETER_MODELS[oid].model_validate(hp).model_dump(), surface.default_start
+        )
+    traces = engine.run(STEPS)
+    span = max(np.ptp(surface.x_range), np.ptp(surface.y_range))
+    for rid, (oid, hp) in runs.items():
+        ref, _ = torch_loop(surface.fn, get_optimizer(oid), hp, surface.default_start, STEPS)
+        assert traces[rid].diverged_at is None, (rid, traces[rid].divergence)
+        mine = np.concatenate([traces[rid].points, engine.point(rid)[None]])
+        assert mine.shape == ref.shape
+        assert_close(mine, ref, span)
+        assert np.abs(ref[-1] - ref[0]).max() > 1e-3, f"{rid} barely moved: the case tests nothing"
+
+
+@pytest.mark.parametrize("oid", list(OPTIMIZERS))
+def test_exposed_state_equals_torch_state(oid):
+    """The state the views show (momentum buffer, moments, step) is torch.optim's own state."""
+    surface = SURFACES["rosenbrock"]
+    hp = CASES[oid][0]
+    engine = Engine(FunctionObjective(surface.fn))
+    engine.add("r", oid, hp, surface.default_start)
+    traces = engine.run(40)
+    _, opt = torch_loop(surface.fn, get_optimizer(oid), hp, surface.default_start, 40)
+    mine = engine.state_of("r")
+    assert set(mine) == set(get_optimizer(oid).state_names)
+    if not mine:  # plain SGD keeps no state, and neither does torch
+        assert not any(opt.state.values())
+        return
+    torch_state = next(iter(opt.state.values()))
+    for name, value in mine.items():
+        expected = torch_state[name].detach().double().numpy().reshape(-1)
+        np.testing.assert_allclose(value.reshape(-1), expected, rtol=1e-9, atol=1e-15, err_msg=name)
+        # The per-step record ends with the same state.
+        np.testing.assert_allclose(traces["r"].state[name][-1].reshape(-1), expected, rtol=1e-9, atol=1e-15)
+
+
+def test_per_runner_hyperparameters_in_one_block_equal_separate_runs():
+    """Runners of one optimizer with different settings step together, each as if alone."""
+    surface = SURFACES["ill_conditioned_bowl"]
+    settings = [
+        {"lr": 0.01, "betas": (0.9, 0.999), "amsgrad": False},
+        {"lr": 0.05, "betas": (0.5, 0.9), "amsgrad": True},
+        {"lr": 0.002, "betas": (0.99, 0.9999), "amsgrad": False, "weight_decay": 0.1},
+    ]
+    engine = Engine(FunctionObjective(surface.fn))
+    for k, hp in enumerate(settings):
+        engine.add(str(k), "adam", hp, (3.0 - k, 1.0 + k * 0.2))
+    traces = engine.run(200)
+    for k, hp in enumerate(settings):
+        ref, _ = torch_loop(surface.fn, get_optimizer("adam"), hp, (3.0 - k, 1.0 + k * 0.2), 200)
+        assert_close(traces[str(k)].points, ref[:-1], 10.0)
+
+
+def test_hyperparameter_change_mid_run_keeps_state_like_torch():
+    """Changing lr and momentum between steps equals editing torch's param_group: no state reset."""
+    surface = SURFACES["rosenbrock"]
+    engine = Engine(FunctionObjective(surface.fn))
+    first = {"lr": 1e-4, "momentum": 0.9}
+    second = {"lr": 5e-4, "momentum": 0.5, "dampening": 0.2}
+    engine.add("r", "momentum", first, surface.default_start)
+    a = engine.run(100)["r"]
+    engine.set_hyperparameters("r", {**get_optimizer("momentum").defaults, **second})
+    b = engine.run(100)["r"]
+
+    p = torch.tensor(surface.default_start, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.SGD([p], **first)
+    points = []
+    for k in range(200):
+        if k == 100:
+            opt.param_groups[0].update(second)
+        points.append(p.detach().numpy().copy())
+        opt.zero_grad()
+        surface.fn(p[0], p[1]).backward()
+        opt.step()
+    assert b.first_step == 100
+    assert_close(np.concatenate([a.points, b.points]), np.array(points), 4.0)
+
+
+def test_switching_optimizer_resets_state_and_keeps_position():
+    surface = SURFACES["himmelblau"]
+    engine = Engine(FunctionObjective(surface.fn))
+    engine.add("r", "momentum", {"lr": 0.001, "momentum": 0.9}, (0.0, 0.0))
+    engine.run(20)
+    here = engine.point("r")
+    engine.set_optimizer("r", "adam", {"lr": 0.05})
+    after = engine.run(30)["r"]
+    ref, _ = torch_loop(surface.fn, get_optimizer("adam"), {"lr": 0.05}, tuple(here), 30)
+    assert_close(after.points, ref[:-1], 10.0)
+    assert engine.state_of("r")["step"][0] == 30
+
+
+# Defaults that differ from torch's on purpose: "momentum" and "nesterov" are SGD with momentum 0.9.
+OVERRIDES = {("momentum", "momentum"): 0.9, ("nesterov", "momentum"): 0.9}
+
+
+def test_registry_lists_torch_defaults():
+    """Our defaults are torch.optim's own (read from the constructor signatures)."""
+    import inspect
+
+    for spec in OPTIMIZERS.values():
+        signature = inspect.signature(spec.torch_class.__init__)
+        for hp in spec.hyperparameters:
+            expected = OVERRIDES.get((spec.id, hp.name), signature.parameters[hp.name].default)
+            assert hp.default == expected, (spec.id, hp.name)
