@@ -41,7 +41,7 @@ async def post_trajectory(req: TrajectoryRequest) -> Response:
     start = req.start or surface.default_start
     result = await run_in_threadpool(
         runs.trajectory,
-        surface.fn,
+        surface,
         req.optimizer,
         req.hyperparameters,
         start,
@@ -71,8 +71,7 @@ async def post_basins(req: BasinsRequest) -> Response:
     y_range = req.y_range or surface.y_range
     result = await run_in_threadpool(
         runs.basin_map,
-        surface.fn,
-        surface.minima,
+        surface,
         req.optimizer,
         req.hyperparameters,
         x_range,
@@ -126,8 +125,7 @@ async def post_stability(req: StabilityRequest) -> Response:
     span = max(surface.x_range[1] - surface.x_range[0], surface.y_range[1] - surface.y_range[0])
     result = await run_in_threadpool(
         runs.stability_map,
-        surface.fn,
-        surface.minima,
+        surface,
         req.optimizer,
         req.hyperparameters,
         req.start or surface.default_start,

@@ -390,27 +390,28 @@ class OptimizerSpec:
     def make_torch_optimizer(self, params: Any, hyperparameters: dict[str, Any]) -> torch.optim.Optimizer:
         return self.torch_class(params, **self.torch_kwargs(hyperparameters))
 
+    def kernel_kwargs(self, hyperparameters: dict[str, Any]) -> dict[str, Any]:
+        """One runner's kernel inputs: torch's arguments with betas split, plus what the class implies."""
+        out = dict(KERNEL_NEUTRAL)
+        for name, value in {**self.torch_kwargs(hyperparameters), **self.kernel_fixed}.items():
+            if name == "betas":
+                out["beta1"], out["beta2"] = float(value[0]), float(value[1])
+            else:
+                out[name] = value if isinstance(value, bool) else float(value)
+        return out
+
     def kernel_arrays(self, rows: list[dict[str, Any]]) -> Hyper:
-        """Per-runner hyperparameters in the names the kernel reads: a Python scalar where every runner
-        shares the value, else an (R, 1) array."""
-        if len(rows) > 1 and all(row is rows[0] for row in rows):  # one shared dict (a basin map)
-            single = self.kernel_arrays(rows[:1])
-            return {
-                k: v if not isinstance(v, np.ndarray) else np.repeat(v, len(rows), 0)
-                for k, v in single.items()
-            }
-        merged = [{**self.torch_kwargs(row), **self.kernel_fixed} for row in rows]
-        columns: dict[str, list[Any]] = {}
-        for m in merged:
-            for name, value in m.items():
-                if name == "betas":
-                    columns.setdefault("beta1", []).append(float(value[0]))
-                    columns.setdefault("beta2", []).append(float(value[1]))
-                else:
-                    columns.setdefault(name, []).append(value if isinstance(value, bool) else float(value))
-        for name, value in KERNEL_NEUTRAL.items():
-            columns.setdefault(name, [value] * len(rows))
-        return {name: _column(values) for name, values in columns.items()}
+        """Kernel inputs for runners of this optimizer (see kernel_columns)."""
+        return kernel_columns([self.kernel_kwargs(row) for row in rows])
+
+
+def kernel_columns(rows: list[dict[str, Any]]) -> Hyper:
+    """Per-runner kernel inputs by name: a Python scalar where every runner shares the value (the fast
+    path), else an (R, 1) array. Runners of different optimizers that share a kernel (sgd, momentum and
+    nesterov; adam and adamw) step together this way."""
+    if len(rows) > 1 and all(row is rows[0] for row in rows):  # one shared dict (a basin map)
+        return kernel_columns(rows[:1])
+    return {name: _column([row[name] for row in rows]) for name in rows[0]}
 
 
 def _column(values: list[Any]) -> Any:

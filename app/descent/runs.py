@@ -11,8 +11,15 @@ from typing import Any
 
 import numpy as np
 
-from app.descent.engine import Engine, FunctionObjective, SurfaceFn
+from app.descent.engine import Engine, FunctionObjective
 from app.descent.optimizers import get_optimizer
+from app.descent.surfaces import Surface
+
+
+def objective(surface: Surface) -> FunctionObjective:
+    """The surface as an objective; its traced autograd graph is shared by every run on it."""
+    key = f"expr:{surface.formula}" if surface.id == "custom" else surface.id
+    return FunctionObjective(surface.fn, key=key)
 
 
 @dataclass
@@ -25,7 +32,7 @@ class Trajectory:
 
 
 def trajectory(
-    fn: SurfaceFn,
+    surface: Surface,
     optimizer_id: str,
     hyperparameters: dict[str, Any],
     start: Sequence[float],
@@ -33,7 +40,7 @@ def trajectory(
     bound: float,
 ) -> Trajectory:
     """``steps`` updates from ``start``; the record stops before the first non-finite or out-of-bound step."""
-    engine = Engine(FunctionObjective(fn), bound)
+    engine = Engine(objective(surface), bound)
     engine.add("r", optimizer_id, hyperparameters, start)
     trace = engine.run(steps).get("r")
     points = [trace.points] if trace is not None else []
@@ -59,7 +66,7 @@ def grid_axes(x_range: Sequence[float], y_range: Sequence[float], n: int) -> tup
 
 
 def _run_many(
-    fn: SurfaceFn,
+    surface: Surface,
     optimizer_id: str,
     hyper_rows: list[dict[str, Any]],
     starts: np.ndarray,
@@ -68,7 +75,7 @@ def _run_many(
     tail: int = 0,
 ) -> tuple[Engine, list[str], dict]:
     """Step N runners together; return the engine, their ids, and the traces of the last ``tail`` steps."""
-    engine = Engine(FunctionObjective(fn), bound)
+    engine = Engine(objective(surface), bound)
     ids = [str(k) for k in range(len(starts))]
     engine.add_many(ids, optimizer_id, hyper_rows, starts)
     engine.run(steps - tail, record=False)
@@ -76,13 +83,13 @@ def _run_many(
     return engine, ids, traces
 
 
-def _final(engine: Engine, fn: SurfaceFn, ids: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _final(engine: Engine, surface: Surface, ids: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Final points, losses and a diverged flag for every runner (a diverged one: its last finite point)."""
     evaluated = engine.evaluate()
     points = np.array([engine.point(rid) for rid in ids]).reshape(-1, 2)
     diverged = np.array([not engine.runners[rid].running for rid in ids])
     with np.errstate(all="ignore"):
-        losses = FunctionObjective(fn).value(
+        losses = FunctionObjective(surface.fn).value(
             np.ascontiguousarray(points[:, 0]), np.ascontiguousarray(points[:, 1])
         )
     losses = np.array(losses, dtype=np.float64)
@@ -112,8 +119,7 @@ class BasinMap:
 
 
 def basin_map(
-    fn: SurfaceFn,
-    minima: Sequence[Sequence[float]],
+    surface: Surface,
     optimizer_id: str,
     hyperparameters: dict[str, Any],
     x_range: Sequence[float],
@@ -127,10 +133,10 @@ def basin_map(
     gx, gy = np.meshgrid(xs, ys)  # [j, i]
     starts = np.stack([gx.ravel(), gy.ravel()], axis=1)
     shared = dict(hyperparameters)  # one dict for all: the kernel merges it once
-    engine, ids, _ = _run_many(fn, optimizer_id, [shared] * len(starts), starts, steps, bound)
-    points, losses, diverged = _final(engine, fn, ids)
+    engine, ids, _ = _run_many(surface, optimizer_id, [shared] * len(starts), starts, steps, bound)
+    points, losses, diverged = _final(engine, surface, ids)
     span = max(x_range[1] - x_range[0], y_range[1] - y_range[0])
-    basin = np.where(diverged, -2, nearest_minimum(points, minima, tolerance * span))
+    basin = np.where(diverged, -2, nearest_minimum(points, surface.minima, tolerance * span))
     return BasinMap(xs, ys, basin.reshape(n, n), points.reshape(n, n, 2), losses.reshape(n, n))
 
 
@@ -168,8 +174,7 @@ class StabilityMap:
 
 
 def stability_map(
-    fn: SurfaceFn,
-    minima: Sequence[Sequence[float]],
+    surface: Surface,
     optimizer_id: str,
     hyperparameters: dict[str, Any],
     start: Sequence[float],
@@ -196,9 +201,9 @@ def stability_map(
             rows.append(hp)
     starts = np.repeat(np.asarray(start, dtype=np.float64)[None, :], len(rows), axis=0)
     tail = min(30, steps // 2)
-    engine, ids, traces = _run_many(fn, optimizer_id, rows, starts, steps, bound, tail)
-    points, losses, diverged = _final(engine, fn, ids)
-    at_minimum = nearest_minimum(points, minima, 0.01 * span) >= 0
+    engine, ids, traces = _run_many(surface, optimizer_id, rows, starts, steps, bound, tail)
+    points, losses, diverged = _final(engine, surface, ids)
+    at_minimum = nearest_minimum(points, surface.minima, 0.01 * span) >= 0
     outcome = []
     for k, rid in enumerate(ids):
         trace = traces.get(rid)
