@@ -117,14 +117,18 @@ def details_from_validation(
                 expected = template.format(**ctx)
             except (KeyError, IndexError):
                 expected = template
-        received = (
-            None
-            if e["type"] in ("missing", "extra_forbidden") and isinstance(e.get("input"), dict)
-            else e.get("input")
-        )
+        received = e.get("input")
+        if e["type"] in ("missing", "extra_forbidden") and isinstance(received, dict):
+            received = None  # the input is the parent object: not what the user got wrong
+        loc = tuple(e.get("loc", ()))
+        if e["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            # The tag field itself is what is wrong (e.g. an unknown message "type").
+            loc += (str((e.get("ctx") or {}).get("discriminator", "type")).strip("'\""),)
+            if isinstance(received, dict):
+                received = received.get(loc[-1])
         details.append(
             ErrorDetail(
-                field=field_path(e.get("loc", ()), drop),
+                field=field_path(loc, drop),
                 message=str(e.get("msg", "invalid")),
                 expected=expected,
                 received=safe_value(received),

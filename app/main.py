@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.responses import Response
 
-from app.api import catalog, pages, runs
+from app.api import catalog, pages, runs, socket
 from app.api.pages import ROOT
 from app.api.responses import error_response
 from app.config import Settings, get_settings
@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
     )
     app.state.settings = settings
+    app.state.live_sessions = {}  # session id -> LiveSession, while its socket is open
 
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> Response:
@@ -81,5 +82,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(catalog.router)
     app.include_router(runs.router)
+    app.include_router(socket.router)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
     return app

@@ -31,7 +31,7 @@ Point = tuple[Finite, Finite]
 Range = tuple[Finite, Finite]
 
 
-def _check_point(value: tuple[float, float]) -> tuple[float, float]:
+def check_point(value: tuple[float, float]) -> tuple[float, float]:
     limit = get_settings().max_coordinate
     if any(abs(v) > limit for v in value):
         raise PydanticCustomError(
@@ -41,7 +41,7 @@ def _check_point(value: tuple[float, float]) -> tuple[float, float]:
 
 
 def _check_range(value: tuple[float, float]) -> tuple[float, float]:
-    low, high = _check_point(value)
+    low, high = check_point(value)
     if not low < high:
         raise PydanticCustomError("range_order", "a range is [low, high] with low < high")
     return value
@@ -205,7 +205,7 @@ class TrajectoryRequest(OptimizerChoice):
     @field_validator("start")
     @classmethod
     def _start(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
-        return None if value is None else _check_point(value)
+        return None if value is None else check_point(value)
 
     @field_validator("steps")
     @classmethod
@@ -302,7 +302,7 @@ class StabilityRequest(OptimizerChoice):
     @field_validator("start")
     @classmethod
     def _start(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
-        return None if value is None else _check_point(value)
+        return None if value is None else check_point(value)
 
     @field_validator("lr_range")
     @classmethod

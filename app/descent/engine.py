@@ -135,7 +135,8 @@ class Runner:
     step: int = 0  # updates applied so far
     state: State | None = None  # optimizer state rows while outside the layout (None: fresh)
     diverged_at: int | None = None
-    divergence: str | None = None
+    divergence: str | None = None  # why, in words
+    divergence_code: str | None = None  # why, as a code: bound, loss or gradient
 
     @property
     def running(self) -> bool:
@@ -263,7 +264,7 @@ class Engine:
             runner.start = (x, y)
         runner.point, runner.previous = np.array(runner.start), np.array(runner.start)
         runner.step, runner.state = 0, None
-        runner.diverged_at = runner.divergence = None
+        runner.diverged_at = runner.divergence = runner.divergence_code = None
 
     def set_objective(self, objective: Any) -> None:
         self.objective = objective
@@ -371,11 +372,11 @@ class Engine:
             runner.diverged_at = runner.step
             runner.point = runner.previous.copy()
             if not in_bound[i]:
-                runner.divergence = f"θ left the bound |θ| ≤ {self.bound:g}"
+                runner.divergence_code, runner.divergence = "bound", f"θ left the bound |θ| ≤ {self.bound:g}"
             elif not finite_loss[i]:
-                runner.divergence = "the loss is not a finite number"
+                runner.divergence_code, runner.divergence = "loss", "the loss is not a finite number"
             else:
-                runner.divergence = "the gradient is not a finite number"
+                runner.divergence_code, runner.divergence = "gradient", "the gradient is not a finite number"
             runner.state = None
         self._ensure_layout()
         return loss[ok], grads[ok]

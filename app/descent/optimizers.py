@@ -664,3 +664,108 @@ def _model_for(spec: OptimizerSpec) -> type[BaseModel]:
 
 
 HYPERPARAMETER_MODELS: dict[str, type[BaseModel]] = {oid: _model_for(s) for oid, s in OPTIMIZERS.items()}
+
+
+# --- the update explained: derived terms for the breakdown view ------------------------------------
+# Each takes one runner's records over some steps (state after each update, (m, w); gradients and points
+# before it, (m, 2)) and its kernel inputs, and returns named (m, 2) or (m, 1) arrays. tests check that
+# the terms recompose into the update the kernel applied.
+
+Terms = dict[str, Array]
+
+
+def _regularized(grads: Array, points: Array, h: dict[str, Any]) -> Array:
+    return (
+        grads + h["weight_decay"] * points if h["weight_decay"] and not h["decoupled_weight_decay"] else grads
+    )
+
+
+def _terms_sgd(s: State, g: Array, p: Array, h: dict[str, Any]) -> Terms:
+    g = _regularized(g, p, h)
+    if not h["momentum"]:
+        return {"update": -h["lr"] * g}
+    v = s["momentum_buffer"]
+    if h["nesterov"]:
+        return {"lookahead": g + h["momentum"] * v, "update": -h["lr"] * (g + h["momentum"] * v)}
+    fresh = (1.0 - h["dampening"]) * g
+    return {"gradient_part": fresh, "carried_velocity": v - fresh, "update": -h["lr"] * v}
+
+
+def _terms_adagrad(s: State, g: Array, p: Array, h: dict[str, Any]) -> Terms:
+    denominator = np.sqrt(s["sum"]) + h["eps"]
+    clr = h["lr"] / (1.0 + (s["step"] - 1.0) * h["lr_decay"])
+    return {"denominator": denominator, "per_coordinate_lr": clr / denominator}
+
+
+def _terms_rmsprop(s: State, g: Array, p: Array, h: dict[str, Any]) -> Terms:
+    sq, ga = s["square_avg"], s["grad_avg"]
+    denominator = (np.sqrt(sq - ga * ga) if h["centered"] else np.sqrt(sq)) + h["eps"]
+    return {"denominator": denominator, "per_coordinate_lr": h["lr"] / denominator}
+
+
+def _terms_adam(s: State, g: Array, p: Array, h: dict[str, Any]) -> Terms:
+    t = s["step"]
+    m_hat = s["exp_avg"] / (1.0 - np.power(h["beta1"], t))
+    second = s["max_exp_avg_sq"] if h.get("amsgrad") else s["exp_avg_sq"]
+    v_hat = second / (1.0 - np.power(h["beta2"], t))
+    denominator = np.sqrt(v_hat) + h["eps"]
+    return {
+        "m_hat": m_hat,
+        "v_hat": v_hat,
+        "denominator": denominator,
+        "per_coordinate_lr": h["lr"] / denominator,
+    }
+
+
+def _terms_nadam(s: State, g: Array, p: Array, h: dict[str, Any]) -> Terms:
+    v_hat = s["exp_avg_sq"] / (1.0 - np.power(h["beta2"], s["step"]))
+    return {"v_hat": v_hat, "denominator": np.sqrt(v_hat) + h["eps"]}
+
+
+def _terms_radam(s: State, g: Array, p: Array, h: dict[str, Any]) -> Terms:
+    t, b2 = s["step"], h["beta2"]
+    bias_correction2 = 1.0 - np.power(b2, t)
+    rho_inf = 2.0 / (1.0 - b2) - 1.0
+    rho_t = rho_inf - 2.0 * t * np.power(b2, t) / bias_correction2
+    with np.errstate(invalid="ignore"):
+        rect = np.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+    return {
+        "m_hat": s["exp_avg"] / (1.0 - np.power(h["beta1"], t)),
+        "rho_t": rho_t,
+        "rectifier": np.where(rho_t > 5.0, rect, np.nan),  # NaN (null): not rectified yet, plain momentum
+    }
+
+
+def _terms_adamax(s: State, g: Array, p: Array, h: dict[str, Any]) -> Terms:
+    clr = h["lr"] / (1.0 - np.power(h["beta1"], s["step"]))
+    return {"per_coordinate_lr": clr / s["exp_inf"]}
+
+
+TERMS: dict[str, Callable[[State, Array, Array, dict[str, Any]], Terms]] = {
+    "sgd": _terms_sgd,
+    "momentum": _terms_sgd,
+    "nesterov": _terms_sgd,
+    "adagrad": _terms_adagrad,
+    "rmsprop": _terms_rmsprop,
+    "adam": _terms_adam,
+    "adamw": _terms_adam,
+    "nadam": _terms_nadam,
+    "radam": _terms_radam,
+    "adamax": _terms_adamax,
+}
+
+
+def explain(
+    optimizer_id: str, hyperparameters: dict[str, Any], state: State, grads: Array, points: Array
+) -> Terms:
+    """Derived terms of each recorded update (empty for optimizers whose state says it all)."""
+    terms = TERMS.get(optimizer_id)
+    if terms is None or len(grads) == 0:
+        return {}
+    spec = get_optimizer(optimizer_id)
+    full = {
+        **{n: state[n] for n in state},
+        **{n: np.zeros((len(grads), 1)) for n in ("step",) if n not in state},
+    }
+    with np.errstate(all="ignore"):
+        return terms(full, grads, points, spec.kernel_kwargs(hyperparameters))

@@ -1,0 +1,318 @@
+"""The WebSocket protocol: every message in either direction, as pydantic models in discriminated unions on
+``type``. The JSON Schema served at GET /api/schema is generated from these; docs/protocol.md explains them.
+
+A page opens one socket (``/ws``) that carries one session. The client sends commands (``ClientMessage``);
+the server answers with ``hello`` once, ``state`` after every change of the session's shape, ``frame`` at
+the display rate while runners move, ``diverged`` when a runner stops, ``notice`` and ``error``. Any
+command may carry a ``ref``; the ``state`` or ``error`` it causes echoes it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+
+from app.config import get_settings
+from app.errors import ErrorBody
+from app.schemas import INPUT, OptimizerChoice, Point, SurfaceRef, check_point
+
+PROTOCOL_VERSION = 1
+RUNNER_ID = r"^[A-Za-z0-9_-]{1,16}$"
+
+RunnerId = Annotated[str, Field(pattern=RUNNER_ID, description="client-chosen runner id, e.g. 'r1'")]
+Ref = Annotated[str | None, Field(None, max_length=64, description="echoed in the state or error it causes")]
+
+
+def _speed(value: float) -> float:
+    limit = get_settings().max_speed
+    if value > limit:
+        from pydantic_core import PydanticCustomError
+
+        raise PydanticCustomError("too_fast", "at most {limit:g} steps per second", {"limit": limit})
+    return value
+
+
+class RunnerSpec(OptimizerChoice):
+    """One runner of a race: an id, an optimizer with its hyperparameters, and a start."""
+
+    id: RunnerId
+    start: Point = Field(description="[x, y] where the runner starts")
+
+    @field_validator("start")
+    @classmethod
+    def _start(cls, value: tuple[float, float]) -> tuple[float, float]:
+        return check_point(value)
+
+
+# --- client → server ---------------------------------------------------------------------------------
+
+
+class StartRun(BaseModel):
+    """Begin (or replace) the session's run: a surface and the runners that race on it."""
+
+    model_config = INPUT
+    type: Literal["start"]
+    ref: Ref = None
+    surface: SurfaceRef
+    runners: list[RunnerSpec] = Field(min_length=1, description="the race; ids must be unique")
+    speed: float = Field(30.0, gt=0, description="steps per second per runner")
+    playing: bool = Field(True, description="start moving at once, or wait for play / step")
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="seed for anything random in the run")
+
+    @field_validator("runners")
+    @classmethod
+    def _runners(cls, runners: list[RunnerSpec]) -> list[RunnerSpec]:
+        limit = get_settings().max_runners
+        if len(runners) > limit:
+            from pydantic_core import PydanticCustomError
+
+            raise PydanticCustomError(
+                "too_many_runners", "at most {limit} runners in a race", {"limit": limit}
+            )
+        ids = [r.id for r in runners]
+        if len(set(ids)) != len(ids):
+            from pydantic_core import PydanticCustomError
+
+            raise PydanticCustomError("duplicate_runner", "runner ids must be unique")
+        return runners
+
+    @field_validator("speed")
+    @classmethod
+    def _speed(cls, value: float) -> float:
+        return _speed(value)
+
+
+class UpdateRunner(BaseModel):
+    """Change a runner's hyperparameters (effective from the very next step, optimizer state kept) and/or
+    its optimizer (state starts afresh; the runner keeps its position)."""
+
+    model_config = INPUT
+    type: Literal["update_runner"]
+    ref: Ref = None
+    runner: RunnerId
+    optimizer: str | None = Field(None, description="a new optimizer id, or omit to keep the current one")
+    hyperparameters: dict[str, Any] = Field(
+        default_factory=dict, description="only the names to change; checked against the optimizer"
+    )
+
+
+class AddRunner(BaseModel):
+    model_config = INPUT
+    type: Literal["add_runner"]
+    ref: Ref = None
+    runner: RunnerSpec
+
+
+class RemoveRunner(BaseModel):
+    model_config = INPUT
+    type: Literal["remove_runner"]
+    ref: Ref = None
+    runner: RunnerId
+
+
+class SetStart(BaseModel):
+    """Move the start of one runner (or all): they go back to step 0 there."""
+
+    model_config = INPUT
+    type: Literal["set_start"]
+    ref: Ref = None
+    start: Point
+    runner: RunnerId | None = Field(None, description="one runner, or omit for all")
+
+    @field_validator("start")
+    @classmethod
+    def _start(cls, value: tuple[float, float]) -> tuple[float, float]:
+        return check_point(value)
+
+
+class Play(BaseModel):
+    model_config = INPUT
+    type: Literal["play"]
+    ref: Ref = None
+
+
+class Pause(BaseModel):
+    model_config = INPUT
+    type: Literal["pause"]
+    ref: Ref = None
+
+
+class Step(BaseModel):
+    """Advance exactly ``count`` steps (while paused), sent as one frame."""
+
+    model_config = INPUT
+    type: Literal["step"]
+    ref: Ref = None
+    count: int = Field(1, ge=1, le=10_000)
+
+
+class SetSpeed(BaseModel):
+    model_config = INPUT
+    type: Literal["set_speed"]
+    ref: Ref = None
+    speed: float = Field(gt=0, description="steps per second per runner")
+
+    @field_validator("speed")
+    @classmethod
+    def _speed(cls, value: float) -> float:
+        return _speed(value)
+
+
+class Reset(BaseModel):
+    """Every runner back to its start, step 0, fresh optimizer state."""
+
+    model_config = INPUT
+    type: Literal["reset"]
+    ref: Ref = None
+
+
+class SetSurface(BaseModel):
+    """Change the surface: runners keep their optimizers; each restarts at its start if it lies in the new
+    domain, else at the surface's default start."""
+
+    model_config = INPUT
+    type: Literal["set_surface"]
+    ref: Ref = None
+    surface: SurfaceRef
+
+
+ClientMessage = Annotated[
+    StartRun
+    | UpdateRunner
+    | AddRunner
+    | RemoveRunner
+    | SetStart
+    | Play
+    | Pause
+    | Step
+    | SetSpeed
+    | Reset
+    | SetSurface,
+    Field(discriminator="type"),
+]
+CLIENT_MESSAGE = TypeAdapter(ClientMessage)
+
+# --- server → client ---------------------------------------------------------------------------------
+
+OUTPUT = ConfigDict(ser_json_inf_nan="null")
+Pair = Annotated[list[float], Field(min_length=2, max_length=2, description="[x, y]")]
+NullablePair = Annotated[list[float | None], Field(min_length=2, max_length=2, description="[x, y]")]
+
+
+class Limits(BaseModel):
+    max_runners: int
+    max_speed: float
+    frame_rate: float
+    max_history: int
+    max_message_bytes: int
+
+
+class Hello(BaseModel):
+    model_config = OUTPUT
+    type: Literal["hello"] = "hello"
+    protocol: int = PROTOCOL_VERSION
+    session: str = Field(description="this session's id")
+    limits: Limits
+
+
+class SurfaceInfo(BaseModel):
+    id: str = Field(description="a registry id, or 'custom'")
+    name: str
+    formula: str
+    x_range: tuple[float, float]
+    y_range: tuple[float, float]
+    minima: list[tuple[float, float]]
+    log_scale: bool
+
+
+class RunnerPublic(BaseModel):
+    model_config = OUTPUT
+    id: str
+    optimizer: str
+    hyperparameters: dict[str, Any] = Field(description="every hyperparameter, defaults filled in")
+    hp_version: int = Field(description="increments with every change of optimizer or hyperparameters")
+    start: tuple[float, float]
+    point: tuple[float, float] = Field(description="θ now (a diverged runner: its last finite point)")
+    step: int = Field(description="updates applied so far")
+    status: Literal["running", "diverged"]
+    diverged_at: int | None = None
+
+
+class SessionState(BaseModel):
+    """The whole session after a change of shape: sent after start, add/remove/update, reset, surface..."""
+
+    model_config = OUTPUT
+    type: Literal["state"] = "state"
+    ref: str | None = None
+    cause: str = Field(description="the command type that led to it")
+    surface: SurfaceInfo
+    runners: list[RunnerPublic]
+    playing: bool
+    speed: float
+    seed: int
+
+
+class RunnerFrame(BaseModel):
+    """What one runner did since the last frame. Record j is step ``first_step + j``: θ, J(θ) and ∇J(θ)
+    there, then the update Δθ the optimizer applied, the optimizer's state after it, and derived terms
+    that explain the update (e.g. Adam's bias-corrected moments)."""
+
+    model_config = OUTPUT
+    id: str
+    first_step: int
+    hp_version: int = Field(description="the hyperparameters these steps used (see RunnerPublic.hp_version)")
+    points: list[Pair]
+    losses: list[float]
+    gradients: list[Pair]
+    deltas: list[NullablePair] = Field(
+        description="null where the update overflowed (the runner then diverged)"
+    )
+    state: dict[str, list[list[float | None]]] = Field(description="optimizer state per step, torch's names")
+    terms: dict[str, list[list[float | None]]] = Field(description="derived terms per step (breakdown view)")
+
+
+class Frame(BaseModel):
+    model_config = OUTPUT
+    type: Literal["frame"] = "frame"
+    seq: int = Field(description="frame counter, from 0")
+    runners: list[RunnerFrame]
+
+
+class Diverged(BaseModel):
+    model_config = OUTPUT
+    type: Literal["diverged"] = "diverged"
+    runner: str
+    step: int = Field(description="the first step whose θ, J or ∇J was not finite or left the bound")
+    reason: Literal["bound", "loss", "gradient"]
+    message: str = Field(description="in English; the page words it from reason, step and lr")
+    lr: float | None = None
+
+
+class Notice(BaseModel):
+    model_config = OUTPUT
+    type: Literal["notice"] = "notice"
+    code: str = Field(description="e.g. history_limit")
+    message: str
+
+
+class ErrorFrame(BaseModel):
+    model_config = OUTPUT
+    type: Literal["error"] = "error"
+    ref: str | None = None
+    error: ErrorBody
+
+
+ServerMessage = Annotated[
+    Hello | SessionState | Frame | Diverged | Notice | ErrorFrame, Field(discriminator="type")
+]
+SERVER_MESSAGE = TypeAdapter(ServerMessage)
+
+
+def json_schema() -> dict[str, Any]:
+    """Both directions' JSON Schema, generated from the models."""
+    return {
+        "protocol": PROTOCOL_VERSION,
+        "client_to_server": CLIENT_MESSAGE.json_schema(),
+        "server_to_client": SERVER_MESSAGE.json_schema(mode="serialization"),
+    }

@@ -1,0 +1,288 @@
+"""A session: one page's run — a surface, the runners racing on it — driven by protocol commands.
+
+Synchronous and socket-free: ``apply`` turns a validated command into the session's new state (or raises
+AppError), ``advance`` steps the engine and packs what happened into a frame. live.py paces it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from pydantic import ValidationError
+
+from app.config import Settings
+from app.descent.engine import Engine, Trace
+from app.descent.optimizers import HYPERPARAMETER_MODELS, explain
+from app.descent.runs import objective
+from app.descent.surfaces import Surface
+from app.errors import AppError, from_validation_error
+from app.schemas import resolve_surface
+from app.sessions.protocol import (
+    AddRunner,
+    Diverged,
+    Frame,
+    Pause,
+    Play,
+    RemoveRunner,
+    Reset,
+    RunnerFrame,
+    RunnerPublic,
+    RunnerSpec,
+    SessionState,
+    SetSpeed,
+    SetStart,
+    SetSurface,
+    StartRun,
+    Step,
+    SurfaceInfo,
+    UpdateRunner,
+)
+
+REASONS = {"bound": "bound", "loss": "loss", "gradient": "gradient"}
+
+
+@dataclass
+class RunnerMeta:
+    hp_version: int = 0
+    announced_divergence: bool = False
+
+
+def bound_for(surface: Surface, settings: Settings) -> float:
+    (x0, x1), (y0, y1) = surface.x_range, surface.y_range
+    span = max(x1 - x0, y1 - y0, abs(x0), abs(x1), abs(y0), abs(y1))
+    return max(settings.divergence_bound, 1e3 * span)
+
+
+def divergence_message(step: int, reason: str, lr: float | None) -> str:
+    if step == 0:
+        return "the loss is not defined at the start point: pick another start"
+    what = {"bound": "θ ran off beyond any sensible range", "loss": "the loss overflowed"}.get(
+        reason, "the gradient overflowed"
+    )
+    rate = f" (η = {lr:g})" if lr is not None else ""
+    return f"diverged at step {step}: {what}; the learning rate{rate} is too large for this curvature"
+
+
+class Session:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.id = uuid.uuid4().hex[:12]
+        self.engine: Engine | None = None
+        self.surface: Surface | None = None
+        self.meta: dict[str, RunnerMeta] = {}
+        self.order: list[str] = []  # runner ids in the page's order
+        self.playing = False
+        self.speed = 30.0
+        self.seed = 0
+        self.frame_seq = 0
+        self.pending_steps = 0  # single steps asked for while paused
+
+    # --- commands --------------------------------------------------------------------------------------
+
+    def apply(self, msg: Any) -> SessionState:
+        """Apply a structural command; return the state to send. Play/pause/speed/step included."""
+        if isinstance(msg, StartRun):
+            self._start(msg)
+        elif self.engine is None:
+            raise AppError(409, "no_run", "no run yet: send a 'start' message first")
+        elif isinstance(msg, UpdateRunner):
+            self._update(msg)
+        elif isinstance(msg, AddRunner):
+            self._add(msg.runner)
+        elif isinstance(msg, RemoveRunner):
+            self._runner(msg.runner, "runner")
+            if len(self.order) == 1:
+                raise AppError.invalid(
+                    "runner", "a race keeps at least one runner", "another runner's id", msg.runner
+                )
+            self.engine.remove(msg.runner)
+            self.order.remove(msg.runner)
+            del self.meta[msg.runner]
+        elif isinstance(msg, SetStart):
+            targets = [self._runner(msg.runner, "runner")] if msg.runner else list(self.order)
+            for rid in targets:
+                self._restart(rid, msg.start)
+        elif isinstance(msg, Reset):
+            for rid in self.order:
+                self._restart(rid, None)
+        elif isinstance(msg, SetSurface):
+            self._set_surface(resolve_surface(msg.surface))
+        elif isinstance(msg, Play):
+            self.playing = True
+        elif isinstance(msg, Pause):
+            self.playing = False
+        elif isinstance(msg, SetSpeed):
+            self.speed = msg.speed
+        elif isinstance(msg, Step):
+            self.playing = False
+            self.pending_steps += msg.count
+        return self.state(msg.type, msg.ref)
+
+    def _start(self, msg: StartRun) -> None:
+        surface = resolve_surface(msg.surface)
+        self.surface = surface
+        self.engine = Engine(objective(surface), bound_for(surface, self.settings))
+        self.meta, self.order = {}, []
+        for spec in msg.runners:
+            self._add(spec)
+        self.playing, self.speed, self.seed = msg.playing, msg.speed, msg.seed
+        self.pending_steps = 0
+
+    def _add(self, spec: RunnerSpec) -> None:
+        if spec.id in self.meta:
+            raise AppError.invalid("runner.id", f"runner '{spec.id}' exists already", "a new id", spec.id)
+        if len(self.order) >= self.settings.max_runners:
+            raise AppError.invalid(
+                "runner", f"at most {self.settings.max_runners} runners in a race", "fewer runners", spec.id
+            )
+        self.engine.add(spec.id, spec.optimizer, spec.hyperparameters, spec.start)
+        self.meta[spec.id] = RunnerMeta()
+        self.order.append(spec.id)
+
+    def _runner(self, runner_id: str, field: str) -> str:
+        if runner_id not in self.meta:
+            raise AppError.invalid(
+                field, f"no runner '{runner_id}' in this race", ", ".join(self.order) or "none", runner_id
+            )
+        return runner_id
+
+    def _update(self, msg: UpdateRunner) -> None:
+        rid = self._runner(msg.runner, "runner")
+        current = self.engine.runners[rid]
+        optimizer = msg.optimizer or current.optimizer.id
+        if optimizer not in HYPERPARAMETER_MODELS:
+            raise AppError.invalid(
+                "optimizer", f"unknown optimizer '{optimizer}'", ", ".join(HYPERPARAMETER_MODELS), optimizer
+            )
+        switching = optimizer != current.optimizer.id
+        # Switching keeps the names the new optimizer shares (lr, weight_decay...); the rest take defaults.
+        model = HYPERPARAMETER_MODELS[optimizer]
+        base = {k: v for k, v in current.hyperparameters.items() if k in model.model_fields}
+        try:
+            full = model.model_validate({**base, **msg.hyperparameters}).model_dump()
+        except ValidationError as exc:
+            errors = [{**e, "loc": ("hyperparameters", *e["loc"])} for e in exc.errors()]
+            raise from_validation_error(errors, drop=()) from None
+        if switching:
+            self.engine.set_optimizer(rid, optimizer, full)
+        else:
+            self.engine.set_hyperparameters(rid, full)
+        self.meta[rid].hp_version += 1
+
+    def _restart(self, rid: str, start: tuple[float, float] | None) -> None:
+        self.engine.reset(rid, start)
+        self.meta[rid].announced_divergence = False
+
+    def _set_surface(self, surface: Surface) -> None:
+        self.surface = surface
+        self.engine.set_objective(objective(surface))
+        self.engine.bound = bound_for(surface, self.settings)
+        (x0, x1), (y0, y1) = surface.x_range, surface.y_range
+        for rid in self.order:
+            sx, sy = self.engine.runners[rid].start
+            inside = x0 <= sx <= x1 and y0 <= sy <= y1
+            self._restart(rid, None if inside else surface.default_start)
+
+    # --- stepping ---------------------------------------------------------------------------------------
+
+    @property
+    def runnable(self) -> bool:
+        return self.engine is not None and self.engine.running_count > 0
+
+    def advance(self, ticks: int) -> tuple[Frame | None, list[Diverged]]:
+        """Step every running runner ``ticks`` times; pack the records into one frame."""
+        traces = self.engine.run(ticks)
+        frame_runners = []
+        for rid in self.order:
+            trace = traces.get(rid)
+            if trace is not None and len(trace.points):
+                frame_runners.append(self._runner_frame(rid, trace))
+        frame = None
+        if frame_runners:
+            frame = Frame.model_construct(type="frame", seq=self.frame_seq, runners=frame_runners)
+            self.frame_seq += 1
+        return frame, self._new_divergences()
+
+    def _runner_frame(self, rid: str, trace: Trace) -> RunnerFrame:
+        runner = self.engine.runners[rid]
+        state = {name: values.tolist() for name, values in trace.state.items()}
+        terms = explain(
+            runner.optimizer.id, runner.hyperparameters, trace.state, trace.gradients, trace.points
+        )
+        return RunnerFrame.model_construct(
+            id=rid,
+            first_step=trace.first_step,
+            hp_version=self.meta[rid].hp_version,
+            points=trace.points.tolist(),
+            losses=trace.losses.tolist(),
+            gradients=trace.gradients.tolist(),
+            deltas=trace.deltas.tolist(),
+            state=state,
+            terms={name: np.asarray(values).tolist() for name, values in terms.items()},
+        )
+
+    def _new_divergences(self) -> list[Diverged]:
+        events = []
+        for rid in self.order:
+            runner, meta = self.engine.runners[rid], self.meta[rid]
+            if runner.running or meta.announced_divergence:
+                continue
+            meta.announced_divergence = True
+            lr = runner.hyperparameters.get("lr")
+            code = runner.divergence_code or "loss"
+            events.append(
+                Diverged(
+                    runner=rid,
+                    step=runner.diverged_at,
+                    reason=code,
+                    message=divergence_message(runner.diverged_at, code, lr),
+                    lr=lr,
+                )
+            )
+        return events
+
+    @property
+    def max_step(self) -> int:
+        return max((self.engine.runners[rid].step for rid in self.order), default=0) if self.engine else 0
+
+    # --- views ------------------------------------------------------------------------------------------
+
+    def state(self, cause: str, ref: str | None = None) -> SessionState:
+        s = self.surface
+        runners = []
+        for rid in self.order:
+            r = self.engine.runners[rid]
+            point = self.engine.point(rid)
+            runners.append(
+                RunnerPublic(
+                    id=rid,
+                    optimizer=r.optimizer.id,
+                    hyperparameters=r.hyperparameters,
+                    hp_version=self.meta[rid].hp_version,
+                    start=r.start,
+                    point=(float(point[0]), float(point[1])),
+                    step=r.step,
+                    status="running" if r.running else "diverged",
+                    diverged_at=r.diverged_at,
+                )
+            )
+        return SessionState(
+            ref=ref,
+            cause=cause,
+            surface=SurfaceInfo(
+                id=s.id,
+                name=s.name,
+                formula=s.formula,
+                x_range=s.x_range,
+                y_range=s.y_range,
+                minima=list(s.minima),
+                log_scale=s.log_scale,
+            ),
+            runners=runners,
+            playing=self.playing,
+            speed=self.speed,
+            seed=self.seed,
+        )
