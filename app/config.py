@@ -52,7 +52,9 @@ class Settings(BaseSettings):
 
     # --- live sessions ---
     max_runners: int = Field(8, ge=1, le=64, description="runners in one session's race")
-    max_speed: float = Field(2000.0, gt=0, description="steps per second at full fast-forward")
+    max_speed: float = Field(
+        100_000.0, gt=0, description="steps per second a page may ask for; beyond what fits, it runs flat out"
+    )
     frame_rate: float = Field(30.0, gt=0, le=120, description="frames per second sent to a page")
     max_history: int = Field(
         100_000, ge=100, description="steps a session runs before it pauses itself (the page keeps the trail)"

@@ -35,7 +35,7 @@ def check_point(value: tuple[float, float]) -> tuple[float, float]:
     limit = get_settings().max_coordinate
     if any(abs(v) > limit for v in value):
         raise PydanticCustomError(
-            "coordinate_range", "each coordinate must be within ±{limit:g}", {"limit": limit}
+            "coordinate_range", "each coordinate must be within ±{limit}", {"limit": f"{limit:g}"}
         )
     return value
 

@@ -16,7 +16,7 @@ import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -174,18 +174,23 @@ class _Block:
     shown: tuple[str, ...]  # state names some member shows (recorded per tick)
 
 
-@dataclass
 class _Segment:
-    """Records of consecutive ticks that share one layout."""
+    """Records of consecutive ticks that share one layout, in buffers allocated for the whole run.
 
-    layout: list[Runner]
-    blocks: list[_Block]
-    steps: list[int]  # each runner's step at the segment's first tick
-    points: list[np.ndarray] = field(default_factory=list)  # per tick (R, 2)
-    losses: list[np.ndarray] = field(default_factory=list)  # per tick (R,)
-    gradients: list[np.ndarray] = field(default_factory=list)
-    deltas: list[np.ndarray] = field(default_factory=list)
-    state: list[list[dict[str, np.ndarray]]] = field(default_factory=list)  # per tick, per block
+    Runner-major ((R, ticks, ...)), so each runner's records are one contiguous block."""
+
+    def __init__(self, layout: list[Runner], blocks: list[_Block], steps: list[int], ticks: int):
+        r = len(layout)
+        self.layout, self.blocks, self.steps, self.count = layout, blocks, steps, 0
+        self.points = np.empty((r, ticks, 2))
+        self.losses = np.empty((r, ticks))
+        self.gradients = np.empty((r, ticks, 2))
+        self.deltas = np.empty((r, ticks, 2))
+        # per block, per shown state name: (k, ticks, width)
+        self.state = [
+            {n: np.empty((b.rows.stop - b.rows.start, ticks, b.state[n].shape[1])) for n in b.shown}
+            for b in blocks
+        ]
 
 
 class Engine:
@@ -302,7 +307,7 @@ class Engine:
         self._ensure_layout()
         segments: list[_Segment] = []
         with np.errstate(all="ignore"):
-            for _ in range(ticks):
+            for tick in range(ticks):
                 if not self._layout:
                     break
                 loss, grads = self._evaluate()
@@ -314,7 +319,7 @@ class Engine:
                 for block in self._blocks:
                     block.update(self._points[block.rows], grads[block.rows], block.state, block.hyper)
                 if record:
-                    self._record(segments, loss, grads)
+                    self._record(segments, loss, grads, ticks - tick)
                 self._pending += 1
         self._flush_steps()
         return self._collect(segments) if record else {}
@@ -381,29 +386,37 @@ class Engine:
         self._ensure_layout()
         return loss[ok], grads[ok]
 
-    def _record(self, segments: list[_Segment], loss: np.ndarray, grads: np.ndarray) -> None:
+    def _record(self, segments: list[_Segment], loss: np.ndarray, grads: np.ndarray, remaining: int) -> None:
         if not segments or segments[-1].layout is not self._layout:
             steps = [r.step + self._pending for r in self._layout]
-            segments.append(_Segment(self._layout, self._blocks, steps))
+            segments.append(_Segment(self._layout, self._blocks, steps, remaining))
         seg = segments[-1]
-        seg.points.append(self._previous.copy())
-        seg.losses.append(loss.copy())
-        seg.gradients.append(grads)
-        seg.deltas.append(self._points - self._previous)
-        seg.state.append([{n: b.state[n].astype(np.float64) for n in b.shown} for b in self._blocks])
+        t = seg.count
+        seg.points[:, t] = self._previous
+        seg.losses[:, t] = loss
+        seg.gradients[:, t] = grads
+        np.subtract(self._points, self._previous, out=seg.deltas[:, t])
+        for block, buffers in zip(self._blocks, seg.state, strict=True):
+            for name, buffer in buffers.items():
+                buffer[:, t] = block.state[name]
+        seg.count = t + 1
 
     def _collect(self, segments: list[_Segment]) -> dict[str, Trace]:
         traces: dict[str, Trace] = {}
         for seg in segments:
-            points, losses = np.stack(seg.points), np.stack(seg.losses)  # (m, R, 2), (m, R)
-            grads, deltas = np.stack(seg.gradients), np.stack(seg.deltas)
-            for b, block in enumerate(seg.blocks):
-                stacked = {n: np.stack([tick[b][n] for tick in seg.state]) for n in block.shown}  # (m, k, w)
+            m = seg.count
+            for block, buffers in zip(seg.blocks, seg.state, strict=True):
                 for j, runner in enumerate(seg.layout[block.rows]):
                     i = block.rows.start + j
-                    shown = {n: stacked[n][:, j] for n in runner.optimizer.state_names}
+                    shown = {n: buffers[n][j, :m] for n in runner.optimizer.state_names}
                     piece = Trace(
-                        runner.id, seg.steps[i], points[:, i], losses[:, i], grads[:, i], deltas[:, i], shown
+                        runner.id,
+                        seg.steps[i],
+                        seg.points[i, :m],
+                        seg.losses[i, :m],
+                        seg.gradients[i, :m],
+                        seg.deltas[i, :m],
+                        shown,
                     )
                     traces[runner.id] = _concat(traces[runner.id], piece) if runner.id in traces else piece
         for rid, runner in self.runners.items():

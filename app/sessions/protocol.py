@@ -29,7 +29,7 @@ def _speed(value: float) -> float:
     if value > limit:
         from pydantic_core import PydanticCustomError
 
-        raise PydanticCustomError("too_fast", "at most {limit:g} steps per second", {"limit": limit})
+        raise PydanticCustomError("too_fast", "at most {limit} steps per second", {"limit": f"{limit:g}"})
     return value
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import orjson
 from pydantic import ValidationError
 
 from app.config import Settings
@@ -23,12 +24,10 @@ from app.schemas import resolve_surface
 from app.sessions.protocol import (
     AddRunner,
     Diverged,
-    Frame,
     Pause,
     Play,
     RemoveRunner,
     Reset,
-    RunnerFrame,
     RunnerPublic,
     RunnerSpec,
     SessionState,
@@ -192,37 +191,39 @@ class Session:
     def runnable(self) -> bool:
         return self.engine is not None and self.engine.running_count > 0
 
-    def advance(self, ticks: int) -> tuple[Frame | None, list[Diverged]]:
-        """Step every running runner ``ticks`` times; pack the records into one frame."""
+    def advance(self, ticks: int) -> tuple[str | None, list[Diverged]]:
+        """Step every running runner ``ticks`` times; return the frame (JSON text, shaped as protocol.Frame)
+        and any divergences."""
         traces = self.engine.run(ticks)
-        frame_runners = []
-        for rid in self.order:
-            trace = traces.get(rid)
-            if trace is not None and len(trace.points):
-                frame_runners.append(self._runner_frame(rid, trace))
-        frame = None
-        if frame_runners:
-            frame = Frame.model_construct(type="frame", seq=self.frame_seq, runners=frame_runners)
+        runners = [
+            self._runner_frame(rid, traces[rid])
+            for rid in self.order
+            if rid in traces and len(traces[rid].points)
+        ]
+        text = None
+        if runners:
+            # NumPy arrays go straight to JSON; orjson writes NaN and ±Infinity as null.
+            frame = {"type": "frame", "seq": self.frame_seq, "runners": runners}
+            text = orjson.dumps(frame, option=orjson.OPT_SERIALIZE_NUMPY).decode()
             self.frame_seq += 1
-        return frame, self._new_divergences()
+        return text, self._new_divergences()
 
-    def _runner_frame(self, rid: str, trace: Trace) -> RunnerFrame:
+    def _runner_frame(self, rid: str, trace: Trace) -> dict[str, Any]:
         runner = self.engine.runners[rid]
-        state = {name: values.tolist() for name, values in trace.state.items()}
         terms = explain(
             runner.optimizer.id, runner.hyperparameters, trace.state, trace.gradients, trace.points
         )
-        return RunnerFrame.model_construct(
-            id=rid,
-            first_step=trace.first_step,
-            hp_version=self.meta[rid].hp_version,
-            points=trace.points.tolist(),
-            losses=trace.losses.tolist(),
-            gradients=trace.gradients.tolist(),
-            deltas=trace.deltas.tolist(),
-            state=state,
-            terms={name: np.asarray(values).tolist() for name, values in terms.items()},
-        )
+        return {
+            "id": rid,
+            "first_step": trace.first_step,
+            "hp_version": self.meta[rid].hp_version,
+            "points": trace.points,
+            "losses": trace.losses,
+            "gradients": trace.gradients,
+            "deltas": trace.deltas,
+            "state": trace.state,
+            "terms": {name: np.ascontiguousarray(values, dtype=np.float64) for name, values in terms.items()},
+        }
 
     def _new_divergences(self) -> list[Diverged]:
         events = []

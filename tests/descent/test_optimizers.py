@@ -182,3 +182,51 @@ def test_registry_lists_torch_defaults():
         for hp in spec.hyperparameters:
             expected = OVERRIDES.get((spec.id, hp.name), signature.parameters[hp.name].default)
             assert hp.default == expected, (spec.id, hp.name)
+
+
+@pytest.mark.parametrize(
+    ("oid", "hp", "recompose"),
+    [
+        ("sgd", {"lr": 3e-4}, lambda t, s, g: t["update"]),
+        ("momentum", {"lr": 1e-4, "dampening": 0.2}, lambda t, s, g: t["update"]),
+        ("nesterov", {"lr": 1e-4}, lambda t, s, g: t["update"]),
+        ("adagrad", {"lr": 0.3, "lr_decay": 0.01}, lambda t, s, g: -t["per_coordinate_lr"] * g),
+        ("rmsprop", {"lr": 0.002}, lambda t, s, g: -t["per_coordinate_lr"] * g),
+        ("rmsprop", {"lr": 0.001, "centered": True}, lambda t, s, g: -t["per_coordinate_lr"] * g),
+        ("adam", {"lr": 0.02}, lambda t, s, g: -t["per_coordinate_lr"] * t["m_hat"]),
+        ("adam", {"lr": 0.02, "amsgrad": True}, lambda t, s, g: -t["per_coordinate_lr"] * t["m_hat"]),
+        ("adamax", {"lr": 0.02}, lambda t, s, g: -t["per_coordinate_lr"] * s["exp_avg"]),
+    ],
+)
+def test_breakdown_terms_recompose_the_update(oid, hp, recompose):
+    """The numbers the breakdown view shows add up to the update the optimizer actually applied."""
+    from app.descent.optimizers import explain
+
+    surface = SURFACES["beale"]
+    engine = Engine(FunctionObjective(surface.fn))
+    engine.add("r", oid, hp, surface.default_start)
+    t = engine.run(60)["r"]
+    terms = explain(oid, engine.runners["r"].hyperparameters, t.state, t.gradients, t.points)
+    np.testing.assert_allclose(recompose(terms, t.state, t.gradients), t.deltas, rtol=1e-10, atol=1e-16)
+    if oid == "momentum":  # v = carried + (1 − τ)·g
+        np.testing.assert_allclose(
+            terms["carried_velocity"] + terms["gradient_part"], t.state["momentum_buffer"]
+        )
+        np.testing.assert_allclose(
+            terms["carried_velocity"][1:], 0.9 * t.state["momentum_buffer"][:-1], rtol=1e-12
+        )
+
+
+def test_breakdown_terms_of_the_others_are_finite_and_named():
+    from app.descent.optimizers import explain
+
+    surface = SURFACES["beale"]
+    for oid, names in {"nadam": {"v_hat", "denominator"}, "radam": {"m_hat", "rho_t", "rectifier"}}.items():
+        engine = Engine(FunctionObjective(surface.fn))
+        engine.add("r", oid, {"lr": 0.002}, surface.default_start)
+        t = engine.run(20)["r"]
+        terms = explain(oid, engine.runners["r"].hyperparameters, t.state, t.gradients, t.points)
+        assert set(terms) == names
+        assert np.isfinite(terms["rho_t" if oid == "radam" else "v_hat"]).all()
+    # RAdam is not rectified while ρₜ ≤ 5 (its first steps): null there, a number after.
+    assert np.isnan(terms["rectifier"][0]).all() and np.isfinite(terms["rectifier"][-1]).all()
