@@ -6,12 +6,14 @@ Inputs forbid unknown fields and non-finite numbers; limits come from the settin
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PlainValidator,
     PrivateAttr,
     ValidationInfo,
     field_validator,
@@ -20,6 +22,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from app.config import get_settings
+from app.descent.data import DATA_PROBLEMS, DataProblem, build_problem
 from app.descent.expressions import ExpressionError, ExpressionLimits, compile_expression
 from app.descent.optimizers import HYPERPARAMETER_MODELS, OPTIMIZERS
 from app.descent.surfaces import SURFACES, Surface
@@ -105,19 +108,73 @@ class ExpressionSurface(BaseModel):
         return self._compiled
 
 
-def _surface_ref(value: Any) -> str | ExpressionSurface:
+class DataSurface(BaseModel):
+    """A data-backed problem with its data set's parameters (see GET /api/surfaces, kind "data")."""
+
+    model_config = INPUT
+    data: str = Field(description="problem id: linreg, logreg, logreg_ill", examples=["linreg"])
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="data set parameters; defaults when omitted"
+    )
+
+    @field_validator("data")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value not in DATA_PROBLEMS:
+            raise PydanticCustomError(
+                "unknown_problem",
+                "unknown data problem '{id}'; known: {known}",
+                {"id": value[:60], "known": ", ".join(DATA_PROBLEMS)},
+            )
+        return value
+
+    @field_validator("params", mode="wrap")
+    @classmethod
+    def _params(cls, value: Any, handler: Any, info: ValidationInfo) -> dict[str, Any]:
+        spec = DATA_PROBLEMS.get(info.data.get("data", ""))
+        value = handler(value)
+        if spec is None:
+            return value
+        return spec.params.model_validate({**spec.defaults, **value}).model_dump()
+
+    def problem(self) -> DataProblem:
+        return _problem(self.data, tuple(sorted(self.params.items())))
+
+
+@lru_cache(maxsize=64)
+def _problem(problem_id: str, params: tuple[tuple[str, Any], ...]) -> DataProblem:
+    return build_problem(problem_id, dict(params))
+
+
+def default_problem(problem_id: str) -> DataProblem:
+    return DataSurface(data=problem_id).problem()
+
+
+def _custom_surface(value: Any) -> ExpressionSurface | DataSurface:
+    """An object surface: {"data": ...} is a data problem, anything else must be an expression."""
+    if isinstance(value, DataSurface | ExpressionSurface):
+        return value
+    if isinstance(value, dict) and "data" in value:
+        return DataSurface.model_validate(value)
+    if isinstance(value, dict):
+        return ExpressionSurface.model_validate(value)
+    raise PydanticCustomError("surface_type", "expected an object with 'expression' or with 'data'")
+
+
+def _surface_ref(value: Any) -> str | ExpressionSurface | DataSurface:
     if isinstance(value, str):
-        if value not in SURFACES:
+        if value not in SURFACES and value not in DATA_PROBLEMS:
             raise PydanticCustomError(
                 "unknown_surface",
                 "unknown surface '{id}'; known: {known}",
-                {"id": value[:60], "known": ", ".join(SURFACES)},
+                {"id": value[:60], "known": ", ".join([*SURFACES, *DATA_PROBLEMS])},
             )
         return value
-    if isinstance(value, dict | ExpressionSurface):
-        return ExpressionSurface.model_validate(value)
+    if isinstance(value, DataSurface | ExpressionSurface | dict):
+        return _custom_surface(value)
     raise PydanticCustomError(
-        "surface_type", 'expected a surface id (a string) or an object {{"expression": "f(x, y)"}}'
+        "surface_type",
+        "expected a surface id (a string), an object with 'expression', or an object with 'data'",
     )
 
 
@@ -130,21 +187,39 @@ class _SurfaceField:
 
         return core_schema.no_info_plain_validator_function(
             _surface_ref,
-            json_schema_input_schema=handler.generate_schema(str | ExpressionSurface),
+            json_schema_input_schema=handler.generate_schema(str | ExpressionSurface | DataSurface),
             serialization=core_schema.plain_serializer_function_ser_schema(
                 lambda v: v if isinstance(v, str) else v.model_dump()
             ),
         )
 
 
-SurfaceRef = Annotated[str | ExpressionSurface, _SurfaceField]
+SurfaceRef = Annotated[str | ExpressionSurface | DataSurface, _SurfaceField]
+CustomSurface = Annotated[
+    ExpressionSurface | DataSurface,
+    PlainValidator(_custom_surface, json_schema_input_type=ExpressionSurface | DataSurface),
+]
 
 
-def resolve_surface(ref: str | ExpressionSurface) -> Surface:
+def resolve_problem(ref: str | ExpressionSurface | DataSurface) -> DataProblem | None:
+    """The data problem behind a surface reference, or None for an analytic surface or an expression."""
+    if isinstance(ref, DataSurface):
+        return ref.problem()
+    if isinstance(ref, str) and ref in DATA_PROBLEMS:
+        return default_problem(ref)
+    return None
+
+
+def resolve_surface(ref: str | ExpressionSurface | DataSurface) -> Surface:
+    problem = resolve_problem(ref)
+    if problem is not None:
+        return problem.surface
     return SURFACES[ref] if isinstance(ref, str) else ref.surface()
 
 
-def surface_label(ref: str | ExpressionSurface) -> str:
+def surface_label(ref: str | ExpressionSurface | DataSurface) -> str:
+    if isinstance(ref, DataSurface):
+        return ref.data
     return ref if isinstance(ref, str) else "custom"
 
 
@@ -358,8 +433,21 @@ class OptimizerPublic(BaseModel):
     state: list[str] = Field(description="optimizer state names, as torch.optim stores them")
 
 
+class DataParameterPublic(BaseModel):
+    name: str
+    kind: Literal["int", "float", "bool"]
+    default: float | int | bool
+    min: float | None
+    max: float | None
+    meaning: str
+
+
 class SurfacePublic(BaseModel):
     id: str
+    kind: Literal["analytic", "data"] = Field("analytic", description="data: backed by a seeded data set")
+    parameters: list[DataParameterPublic] = Field(
+        default_factory=list, description="a data problem's data set parameters (send them as params)"
+    )
     name: str
     formula: str
     description: str

@@ -7,25 +7,52 @@ from fastapi import APIRouter, Query, Response
 
 from app.api.responses import ERROR_RESPONSES, json_response
 from app.config import get_settings
+from app.descent.data import DATA_PROBLEMS
 from app.descent.engine import FunctionObjective
 from app.descent.optimizers import OPTIMIZERS
 from app.descent.runs import grid_axes
 from app.descent.surfaces import SURFACES, Surface
 from app.errors import AppError
 from app.schemas import (
-    ExpressionSurface,
+    CustomSurface,
+    DataParameterPublic,
+    DataSurface,
     GridResponse,
     HyperparameterPublic,
     OptimizerPublic,
     SurfacePublic,
+    default_problem,
 )
 
 router = APIRouter(prefix="/api", tags=["catalog"], responses=ERROR_RESPONSES)
 
 
+def data_parameters(problem_id: str) -> list[DataParameterPublic]:
+    spec = DATA_PROBLEMS[problem_id]
+    out = []
+    for name, f in spec.params.model_fields.items():
+        default = spec.defaults.get(name, f.default)
+        low = next(
+            (getattr(m, a) for m in f.metadata for a in ("ge", "gt") if getattr(m, a, None) is not None), None
+        )
+        high = next(
+            (getattr(m, a) for m in f.metadata for a in ("le", "lt") if getattr(m, a, None) is not None), None
+        )
+        kind = "bool" if f.annotation is bool else "int" if f.annotation is int else "float"
+        out.append(
+            DataParameterPublic(
+                name=name, kind=kind, default=default, min=low, max=high, meaning=f.description
+            )
+        )
+    return out
+
+
 def surface_public(s: Surface) -> SurfacePublic:
+    data = s.id in DATA_PROBLEMS
     return SurfacePublic(
         id=s.id,
+        kind="data" if data else "analytic",
+        parameters=data_parameters(s.id) if data else [],
         name=s.name,
         formula=s.formula,
         description=s.description,
@@ -41,16 +68,24 @@ def surface_public(s: Surface) -> SurfacePublic:
 
 @router.get("/surfaces", response_model=list[SurfacePublic])
 def list_surfaces() -> Response:
-    """Every built-in surface: formula, domain, known minima, default start."""
-    body = "[" + ",".join(surface_public(s).model_dump_json() for s in SURFACES.values()) + "]"
+    """Every built-in surface, then the data problems: formula, domain, known minima, default start."""
+    surfaces = [*SURFACES.values(), *(default_problem(pid).surface for pid in DATA_PROBLEMS)]
+    body = "[" + ",".join(surface_public(s).model_dump_json() for s in surfaces) + "]"
     return Response(body, media_type="application/json")
+
+
+def _builtin(surface_id: str) -> Surface:
+    if surface_id in SURFACES:
+        return SURFACES[surface_id]
+    if surface_id in DATA_PROBLEMS:
+        return default_problem(surface_id).surface
+    known = ", ".join([*SURFACES, *DATA_PROBLEMS])
+    raise AppError.not_found(f"unknown surface '{surface_id[:60]}'; known: {known}")
 
 
 @router.get("/surfaces/{surface_id}", response_model=SurfacePublic)
 def get_surface(surface_id: str) -> Response:
-    if surface_id not in SURFACES:
-        raise AppError.not_found(f"unknown surface '{surface_id[:60]}'; known: {', '.join(SURFACES)}")
-    return json_response(surface_public(SURFACES[surface_id]))
+    return json_response(surface_public(_builtin(surface_id)))
 
 
 def log_scale_suits(values: np.ndarray) -> bool:
@@ -69,7 +104,8 @@ def surface_grid(surface: Surface, label: str, n: int) -> GridResponse:
     finite = z[np.isfinite(z)]
     z_min = float(finite.min()) if finite.size else None
     z_max = float(finite.max()) if finite.size else None
-    log = surface.log_scale if surface.id in SURFACES else finite.size > 0 and log_scale_suits(finite)
+    builtin = surface.id in SURFACES or surface.id in DATA_PROBLEMS
+    log = surface.log_scale if builtin else finite.size > 0 and log_scale_suits(finite)
     scale = "log" if log else "linear"
     grid = np.where(np.isfinite(z), z, np.nan)
     return GridResponse(
@@ -97,16 +133,15 @@ def _grid_n(n: int | None) -> int:
 @router.get("/surfaces/{surface_id}/grid", response_model=GridResponse)
 def get_grid(surface_id: str, n: int | None = Query(None, description="points per axis")) -> Response:
     """f on an n×n grid over the surface's domain, for contour and 3-D plots."""
-    if surface_id not in SURFACES:
-        raise AppError.not_found(f"unknown surface '{surface_id[:60]}'; known: {', '.join(SURFACES)}")
-    return json_response(surface_grid(SURFACES[surface_id], surface_id, _grid_n(n)))
+    return json_response(surface_grid(_builtin(surface_id), surface_id, _grid_n(n)))
 
 
 @router.post("/surfaces/grid", response_model=GridResponse)
-def post_grid(
-    body: ExpressionSurface, n: int | None = Query(None, description="points per axis")
-) -> Response:
-    """The same grid for a custom expression {"expression": ..., "x_range": ..., "y_range": ...}."""
+def post_grid(body: CustomSurface, n: int | None = Query(None, description="points per axis")) -> Response:
+    """The same grid for a custom expression {"expression": ..., "x_range": ..., "y_range": ...} or a data
+    problem with its own data set {"data": "linreg", "params": {"noise": 2}}."""
+    if isinstance(body, DataSurface):
+        return json_response(surface_grid(body.problem().surface, body.data, _grid_n(n)))
     return json_response(surface_grid(body.surface(), "custom", _grid_n(n)))
 
 

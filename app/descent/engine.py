@@ -16,7 +16,7 @@ import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -160,6 +160,7 @@ class Trace:
     state: dict[str, np.ndarray]  # name -> (m, width)
     diverged_at: int | None = None
     divergence: str | None = None
+    extras: dict[str, np.ndarray] = field(default_factory=dict)  # the objective's per-step extras, (m, w)
 
 
 @dataclass
@@ -191,6 +192,7 @@ class _Segment:
             {n: np.empty((b.rows.stop - b.rows.start, ticks, b.state[n].shape[1])) for n in b.shown}
             for b in blocks
         ]
+        self.extras: dict[str, np.ndarray] = {}  # name -> (R, ticks, width), made on the first record
 
 
 class Engine:
@@ -207,6 +209,7 @@ class Engine:
         self._previous = np.zeros((0, 2))  # (R, 2) θ one tick earlier
         self._dirty = False  # the layout no longer matches the runners and must be rebuilt
         self._pending = 0  # ticks the layout's runners took that their step counters do not show yet
+        self._extras: dict[str, np.ndarray] = {}  # the objective's extras of the current tick, (R, w)
 
     # --- membership and settings ------------------------------------------------------------------
 
@@ -330,7 +333,7 @@ class Engine:
         if not self._layout:
             return {}
         with np.errstate(all="ignore"):
-            loss, grads = self._evaluate()
+            loss, grads = self._evaluate(peek=True)
             if not self._check(loss, grads):
                 loss, grads = self._drop_diverged(loss, grads)
         return {
@@ -350,9 +353,14 @@ class Engine:
         except KeyError:
             raise KeyError(f"no runner {runner_id!r}; runners: {', '.join(self.runners) or 'none'}") from None
 
-    def _evaluate(self) -> tuple[np.ndarray, np.ndarray]:
+    def _evaluate(self, peek: bool = False) -> tuple[np.ndarray, np.ndarray]:
         x, y = np.ascontiguousarray(self._points[:, 0]), np.ascontiguousarray(self._points[:, 1])
-        loss, gx, gy = self.objective.value_and_grad(x, y)
+        if getattr(self.objective, "per_runner", False):
+            # Each runner's own loss (its own batch of data), and extras such as the full-batch gradient.
+            ids = [r.id for r in self._layout]
+            loss, gx, gy, self._extras = self.objective.evaluate(x, y, ids, peek=peek)
+        else:
+            loss, gx, gy = self.objective.value_and_grad(x, y)
         grads = np.empty_like(self._points)  # (R, 2)
         grads[:, 0], grads[:, 1] = gx, gy
         return np.asarray(loss, dtype=np.float64), grads
@@ -384,6 +392,7 @@ class Engine:
                 runner.divergence_code, runner.divergence = "gradient", "the gradient is not a finite number"
             runner.state = None
         self._ensure_layout()
+        self._extras = {name: values[ok] for name, values in self._extras.items()}
         return loss[ok], grads[ok]
 
     def _record(self, segments: list[_Segment], loss: np.ndarray, grads: np.ndarray, remaining: int) -> None:
@@ -399,6 +408,10 @@ class Engine:
         for block, buffers in zip(self._blocks, seg.state, strict=True):
             for name, buffer in buffers.items():
                 buffer[:, t] = block.state[name]
+        for name, values in self._extras.items():
+            if name not in seg.extras:
+                seg.extras[name] = np.empty((len(self._layout), seg.points.shape[1], values.shape[1]))
+            seg.extras[name][:, t] = values
         seg.count = t + 1
 
     def _collect(self, segments: list[_Segment]) -> dict[str, Trace]:
@@ -417,6 +430,7 @@ class Engine:
                         seg.gradients[i, :m],
                         seg.deltas[i, :m],
                         shown,
+                        extras={name: values[i, :m] for name, values in seg.extras.items()},
                     )
                     traces[runner.id] = _concat(traces[runner.id], piece) if runner.id in traces else piece
         for rid, runner in self.runners.items():
@@ -502,6 +516,7 @@ def _concat(a: Trace, b: Trace) -> Trace:
         np.concatenate([a.gradients, b.gradients]),
         np.concatenate([a.deltas, b.deltas]),
         {k: np.concatenate([a.state[k], b.state[k]]) for k in a.state},
+        extras={k: np.concatenate([a.extras[k], b.extras[k]]) for k in a.extras if k in b.extras},
     )
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from app.descent.data import DATA_PROBLEMS
 from app.descent.engine import Engine, FunctionObjective
 from app.descent.optimizers import get_optimizer
 from app.descent.surfaces import Surface
@@ -18,6 +19,8 @@ from app.descent.surfaces import Surface
 
 def objective(surface: Surface) -> FunctionObjective:
     """The surface as an objective; its traced autograd graph is shared by every run on it."""
+    if surface.id in DATA_PROBLEMS:
+        return FunctionObjective(surface.fn)  # one id, many data sets: no shared trace
     key = f"expr:{surface.formula}" if surface.id == "custom" else surface.id
     return FunctionObjective(surface.fn, key=key)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
 from app.config import get_settings
 from app.errors import ErrorBody
@@ -33,11 +33,34 @@ def _speed(value: float) -> float:
     return value
 
 
+class BatchSpec(BaseModel):
+    """How much data each step sees (data problems only): all of it, one sample, or k samples."""
+
+    model_config = INPUT
+    mode: Literal["full", "stochastic", "minibatch"] = Field(
+        "full", description="full batch, batch of 1, or k"
+    )
+    size: int | None = Field(
+        None, ge=1, le=2000, description="k, for minibatch (capped at the data set's size)"
+    )
+
+    @model_validator(mode="after")
+    def _size(self) -> BatchSpec:
+        if self.mode == "minibatch" and self.size is None:
+            from pydantic_core import PydanticCustomError
+
+            raise PydanticCustomError("missing_size", "minibatch needs a size")
+        return self
+
+
 class RunnerSpec(OptimizerChoice):
-    """One runner of a race: an id, an optimizer with its hyperparameters, and a start."""
+    """One runner of a race: an id, an optimizer with its hyperparameters, a start, and a batch mode."""
 
     id: RunnerId
     start: Point = Field(description="[x, y] where the runner starts")
+    batch: BatchSpec = Field(
+        default_factory=BatchSpec, description="data problems: how much data a step sees"
+    )
 
     @field_validator("start")
     @classmethod
@@ -95,6 +118,7 @@ class UpdateRunner(BaseModel):
     hyperparameters: dict[str, Any] = Field(
         default_factory=dict, description="only the names to change; checked against the optimizer"
     )
+    batch: BatchSpec | None = Field(None, description="a new batch mode (data problems)")
 
 
 class AddRunner(BaseModel):
@@ -216,7 +240,20 @@ class Hello(BaseModel):
     limits: Limits
 
 
+class DataInfo(BaseModel):
+    """The data set behind a data problem, for the page's scatter plot."""
+
+    model_config = OUTPUT
+    problem: str
+    kind: Literal["linear", "logistic"]
+    params: dict[str, Any]
+    features: list[list[float]] = Field(description="(N, d): x for linear, (x₁, x₂) for logistic")
+    targets: list[float] = Field(description="y for linear, the class (0 or 1) for logistic")
+    optimum: tuple[float, float] = Field(description="the full-batch minimizer")
+
+
 class SurfaceInfo(BaseModel):
+    model_config = OUTPUT
     id: str = Field(description="a registry id, or 'custom'")
     name: str
     formula: str
@@ -224,6 +261,7 @@ class SurfaceInfo(BaseModel):
     y_range: tuple[float, float]
     minima: list[tuple[float, float]]
     log_scale: bool
+    data: DataInfo | None = Field(None, description="set for data problems")
 
 
 class RunnerPublic(BaseModel):
@@ -237,6 +275,7 @@ class RunnerPublic(BaseModel):
     step: int = Field(description="updates applied so far")
     status: Literal["running", "diverged"]
     diverged_at: int | None = None
+    batch: BatchSpec = Field(description="batch mode (used on data problems)")
 
 
 class SessionState(BaseModel):
@@ -251,6 +290,14 @@ class SessionState(BaseModel):
     playing: bool
     speed: float
     seed: int
+
+
+class Samples(BaseModel):
+    model_config = OUTPUT
+    gradients: list[Pair] = Field(description="∇ℓᵢ(θ) of every sample at the frame's last point")
+    spread: float = Field(
+        description="tr Σ: mean ‖∇ℓᵢ − ∇J‖²; a batch of k has E‖g_k − ∇J‖² = spread/k·(N−k)/(N−1)"
+    )
 
 
 class RunnerFrame(BaseModel):
@@ -270,6 +317,11 @@ class RunnerFrame(BaseModel):
     )
     state: dict[str, list[list[float | None]]] = Field(description="optimizer state per step, torch's names")
     terms: dict[str, list[list[float | None]]] = Field(description="derived terms per step (breakdown view)")
+    extras: dict[str, list[list[float | None]]] = Field(
+        default_factory=dict,
+        description="data problems, per step: full_loss, full_gradient, epoch, batch_size",
+    )
+    samples: Samples | None = Field(None, description="data problems: per-sample gradients at the last point")
 
 
 class Frame(BaseModel):

@@ -7,7 +7,7 @@ AppError), ``advance`` steps the engine and packs what happened into a frame. li
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -15,14 +15,17 @@ import orjson
 from pydantic import ValidationError
 
 from app.config import Settings
+from app.descent.data import DataObjective, DataProblem, gradient_spread
 from app.descent.engine import Engine, Trace
 from app.descent.optimizers import HYPERPARAMETER_MODELS, explain
 from app.descent.runs import objective
 from app.descent.surfaces import Surface
 from app.errors import AppError, from_validation_error
-from app.schemas import resolve_surface
+from app.schemas import resolve_problem, resolve_surface
 from app.sessions.protocol import (
     AddRunner,
+    BatchSpec,
+    DataInfo,
     Diverged,
     Pause,
     Play,
@@ -47,6 +50,7 @@ REASONS = {"bound": "bound", "loss": "loss", "gradient": "gradient"}
 class RunnerMeta:
     hp_version: int = 0
     announced_divergence: bool = False
+    batch: BatchSpec = field(default_factory=BatchSpec)
 
 
 def bound_for(surface: Surface, settings: Settings) -> float:
@@ -71,6 +75,7 @@ class Session:
         self.id = uuid.uuid4().hex[:12]
         self.engine: Engine | None = None
         self.surface: Surface | None = None
+        self.problem: DataProblem | None = None  # set when the surface is a data problem
         self.meta: dict[str, RunnerMeta] = {}
         self.order: list[str] = []  # runner ids in the page's order
         self.playing = False
@@ -98,6 +103,8 @@ class Session:
                     "runner", "a race keeps at least one runner", "another runner's id", msg.runner
                 )
             self.engine.remove(msg.runner)
+            if self.problem is not None:
+                self.engine.objective.forget(msg.runner)
             self.order.remove(msg.runner)
             del self.meta[msg.runner]
         elif isinstance(msg, SetStart):
@@ -108,7 +115,7 @@ class Session:
             for rid in self.order:
                 self._restart(rid, None)
         elif isinstance(msg, SetSurface):
-            self._set_surface(resolve_surface(msg.surface))
+            self._set_surface(msg.surface)
         elif isinstance(msg, Play):
             self.playing = True
         elif isinstance(msg, Pause):
@@ -121,14 +128,34 @@ class Session:
         return self.state(msg.type, msg.ref)
 
     def _start(self, msg: StartRun) -> None:
-        surface = resolve_surface(msg.surface)
-        self.surface = surface
-        self.engine = Engine(objective(surface), bound_for(surface, self.settings))
+        self.seed = msg.seed
+        self.surface, self.problem = resolve_surface(msg.surface), resolve_problem(msg.surface)
+        self.engine = Engine(self._objective(), bound_for(self.surface, self.settings))
         self.meta, self.order = {}, []
         for spec in msg.runners:
             self._add(spec)
-        self.playing, self.speed, self.seed = msg.playing, msg.speed, msg.seed
+        self.playing, self.speed = msg.playing, msg.speed
         self.pending_steps = 0
+
+    def _objective(self) -> Any:
+        """A data problem's per-runner objective (batches), or the surface's function."""
+        if self.problem is not None:
+            return DataObjective(self.problem, self.seed)
+        return objective(self.surface)
+
+    def _check_batch(self, batch: BatchSpec, field_name: str) -> None:
+        if batch.mode != "full" and self.problem is None:
+            raise AppError.invalid(
+                field_name,
+                "batch modes apply to data problems (linreg, logreg, logreg_ill); this surface has no data",
+                "full",
+                batch.mode,
+            )
+
+    def _set_batch(self, rid: str, batch: BatchSpec) -> None:
+        self.meta[rid].batch = batch
+        if self.problem is not None:
+            self.engine.objective.configure(rid, batch.mode, batch.size)
 
     def _add(self, spec: RunnerSpec) -> None:
         if spec.id in self.meta:
@@ -137,9 +164,11 @@ class Session:
             raise AppError.invalid(
                 "runner", f"at most {self.settings.max_runners} runners in a race", "fewer runners", spec.id
             )
+        self._check_batch(spec.batch, "runner.batch.mode")
         self.engine.add(spec.id, spec.optimizer, spec.hyperparameters, spec.start)
         self.meta[spec.id] = RunnerMeta()
         self.order.append(spec.id)
+        self._set_batch(spec.id, spec.batch)
 
     def _runner(self, runner_id: str, field: str) -> str:
         if runner_id not in self.meta:
@@ -150,6 +179,11 @@ class Session:
 
     def _update(self, msg: UpdateRunner) -> None:
         rid = self._runner(msg.runner, "runner")
+        if msg.batch is not None:
+            self._check_batch(msg.batch, "batch.mode")
+            self._set_batch(rid, msg.batch)
+            if not msg.hyperparameters and msg.optimizer is None:
+                return
         current = self.engine.runners[rid]
         optimizer = msg.optimizer or current.optimizer.id
         if optimizer not in HYPERPARAMETER_MODELS:
@@ -174,10 +208,24 @@ class Session:
     def _restart(self, rid: str, start: tuple[float, float] | None) -> None:
         self.engine.reset(rid, start)
         self.meta[rid].announced_divergence = False
+        if self.problem is not None:
+            self.engine.objective.restart(rid)  # a restarted runner replays the same batches
 
-    def _set_surface(self, surface: Surface) -> None:
-        self.surface = surface
-        self.engine.set_objective(objective(surface))
+    def _set_surface(self, ref: Any) -> None:
+        surface, problem = resolve_surface(ref), resolve_problem(ref)
+        if problem is None:
+            batched = [rid for rid in self.order if self.meta[rid].batch.mode != "full"]
+            if batched:
+                raise AppError.invalid(
+                    "surface",
+                    f"runners {', '.join(batched)} use batches of data: set them to full batch first",
+                    "a data problem",
+                    surface.id,
+                )
+        self.surface, self.problem = surface, problem
+        self.engine.set_objective(self._objective())
+        for rid in self.order:
+            self._set_batch(rid, self.meta[rid].batch)
         self.engine.bound = bound_for(surface, self.settings)
         (x0, x1), (y0, y1) = surface.x_range, surface.y_range
         for rid in self.order:
@@ -213,7 +261,13 @@ class Session:
         terms = explain(
             runner.optimizer.id, runner.hyperparameters, trace.state, trace.gradients, trace.points
         )
+        data: dict[str, Any] = {}
+        if self.problem is not None:
+            w, b = trace.points[-1]
+            grads = self.engine.objective.sample_gradients(float(w), float(b))
+            data = {"extras": trace.extras, "samples": {"gradients": grads, "spread": gradient_spread(grads)}}
         return {
+            **data,
             "id": rid,
             "first_step": trace.first_step,
             "hp_version": self.meta[rid].hp_version,
@@ -268,12 +322,25 @@ class Session:
                     step=r.step,
                     status="running" if r.running else "diverged",
                     diverged_at=r.diverged_at,
+                    batch=self.meta[rid].batch,
                 )
+            )
+        data = None
+        if self.problem is not None:
+            p = self.problem
+            data = DataInfo(
+                problem=p.id,
+                kind=p.kind,
+                params=p.params.model_dump(),
+                features=p.features.tolist(),
+                targets=p.targets.tolist(),
+                optimum=p.optimum,
             )
         return SessionState(
             ref=ref,
             cause=cause,
             surface=SurfaceInfo(
+                data=data,
                 id=s.id,
                 name=s.name,
                 formula=s.formula,

@@ -18,8 +18,10 @@ def test_healthz(client):
 
 def test_surfaces_lists_every_registry_entry(client):
     body = strict_json(client.get("/api/surfaces").text)
-    assert [s["id"] for s in body] == list(SURFACES)
-    for item in body:
+    assert [s["id"] for s in body] == [*SURFACES, "linreg", "logreg", "logreg_ill"]
+    assert {s["kind"] for s in body[: len(SURFACES)]} == {"analytic"}
+    assert {s["kind"] for s in body[len(SURFACES) :]} == {"data"}
+    for item in body[: len(SURFACES)]:
         s = SURFACES[item["id"]]
         assert item["formula"] == s.formula
         assert tuple(item["x_range"]) == s.x_range and tuple(item["y_range"]) == s.y_range

@@ -351,3 +351,61 @@ def test_protocol_schema_is_served(server_url):
         "set_speed", "reset", "set_surface",
     }  # fmt: skip
     assert kinds_out == {"hello", "state", "frame", "diverged", "notice", "error"}
+
+
+def test_batch_sgd_and_minibatch_race_on_real_data(client_factory):
+    """The seed's section 4 live: the same optimizer and lr from one point, three batch modes."""
+    c = client_factory()
+    common = {"optimizer": "sgd", "hyperparameters": {"lr": 0.05}, "start": [-0.5, 3.0]}
+    runners = [
+        {**common, "id": "batch"},
+        {**common, "id": "sgd", "batch": {"mode": "stochastic"}},
+        {**common, "id": "mini", "batch": {"mode": "minibatch", "size": 16}},
+    ]
+    c.send({"type": "start", "surface": "linreg", "runners": runners, "speed": 300, "seed": 3, "ref": "go"})
+    state, _ = c.until("state", ref="go")
+    data = state["surface"]["data"]
+    assert data["problem"] == "linreg" and len(data["features"]) == len(data["targets"]) == 200
+    assert [r["batch"]["mode"] for r in state["runners"]] == ["full", "stochastic", "minibatch"]
+    race = c.race(120, ["batch", "sgd", "mini"])
+    length = {}
+    for rid, records in race.items():
+        points = joined(records, "points")[:120]
+        length[rid] = float(np.linalg.norm(np.diff(points, axis=0), axis=1).sum())
+        sizes = {v[0] for r in records for v in r["extras"]["batch_size"]}
+        # 200 samples in batches of 16: twelve of 16, then one of 8, every epoch
+        assert sizes == {"batch": {200}, "sgd": {1}, "mini": {16, 8}}[rid]
+        last = records[-1]
+        assert len(last["samples"]["gradients"]) == 200 and last["samples"]["spread"] > 0
+        full = np.array([v for r in records for v in r["extras"]["full_gradient"]])
+        if rid == "batch":  # full batch: the step's gradient is the full-batch gradient
+            np.testing.assert_allclose(joined(records, "gradients"), full, rtol=1e-12)
+        else:
+            assert not np.allclose(joined(records, "gradients"), full)
+    # Same number of steps, but the stochastic path wanders: it is longer.
+    assert length["sgd"] > 1.3 * length["batch"]
+    assert length["sgd"] > length["mini"] > length["batch"] * 0.99
+
+
+def test_batch_modes_need_data_and_change_live(client_factory):
+    c = client_factory()
+    c.send({"type": "start", "surface": "rosenbrock", "ref": "bad",
+            "runners": [{**SGD, "batch": {"mode": "stochastic"}}]})  # fmt: skip
+    error, _ = c.until("error", ref="bad")
+    assert error["error"]["details"][0]["field"] == "runner.batch.mode"
+    c.send(
+        {"type": "start", "surface": {"data": "logreg", "params": {"n": 100}}, "runners": [SGD], "ref": "ok"}
+    )
+    state, _ = c.until("state", ref="ok")
+    assert len(state["surface"]["data"]["targets"]) == 100
+    c.send({"type": "update_runner", "runner": "a", "batch": {"mode": "minibatch", "size": 10}, "ref": "mb"})
+    state, _ = c.until("state", ref="mb")
+    assert state["runners"][0]["batch"] == {"mode": "minibatch", "size": 10}
+    while True:
+        records = c.frames(1, "a")
+        sizes = {v[0] for r in records for v in r["extras"]["batch_size"]}
+        if sizes == {10}:
+            break
+    c.send({"type": "set_surface", "surface": "booth", "ref": "nodata"})
+    error, _ = c.until("error", ref="nodata")
+    assert "full batch first" in error["error"]["message"]
