@@ -60,6 +60,28 @@ class Settings(BaseSettings):
         100_000, ge=100, description="steps a session runs before it pauses itself (the page keeps the trail)"
     )
     ws_max_message_bytes: int = Field(65_536, ge=1024, description="largest WebSocket message accepted")
+    ws_messages_per_second: float = Field(
+        60.0,
+        gt=0,
+        description="client messages per second per socket (bursts of twice that); a slider sends ~30",
+    )
+    max_sessions: int = Field(400, ge=1, description="live sessions in one process, attached or detached")
+    max_sessions_per_client: int = Field(
+        20, ge=1, description="live sessions from one client address (a classroom behind one NAT needs more)"
+    )
+    session_ttl: float = Field(
+        60.0, ge=0, description="seconds a session whose socket dropped waits for its page to reconnect"
+    )
+    max_outbox_steps: int = Field(
+        50_000,
+        ge=100,
+        description="runner-steps computed but not yet sent before a session waits for its socket",
+    )
+    replay_bytes: int = Field(
+        1_000_000,
+        ge=0,
+        description="bytes of recent frames kept per session, replayed to a page that reconnects",
+    )
 
 
 @lru_cache

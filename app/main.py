@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.responses import Response
@@ -16,6 +22,8 @@ from app.api.pages import ROOT
 from app.api.responses import error_response
 from app.config import Settings, get_settings
 from app.errors import AppError, from_validation_error
+from app.metrics import Metrics
+from app.sessions.registry import SessionRegistry
 
 log = logging.getLogger("gdviz")
 
@@ -43,22 +51,49 @@ class SecurityHeaders(BaseHTTPMiddleware):
         return response
 
 
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """On SIGTERM/SIGINT, tell every open page that the server restarts, give the notices a moment to
+    leave, then let uvicorn's own handler shut down (closing sockets with 1012, "service restart")."""
+    loop = asyncio.get_running_loop()
+    restore: list[tuple[int, object]] = []
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous = signal.getsignal(sig)
+            if not callable(previous):
+                continue
+
+            def handler(signum: int, frame: object, previous: Callable = previous) -> None:
+                loop.call_soon_threadsafe(app.state.sessions.announce_restart)
+                loop.call_soon_threadsafe(loop.call_later, 0.3, previous, signum, frame)
+
+            signal.signal(sig, handler)
+            restore.append((sig, previous))
+    yield
+    for sig, previous in restore:
+        signal.signal(sig, previous)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(
+        lifespan=lifespan,
         title="gdviz",
         summary="Gradient descent, visible: optimizers on 2-D loss surfaces and small CNNs, live.",
         version="0.1.0",
     )
     app.state.settings = settings
-    app.state.live_sessions = {}  # session id -> LiveSession, while its socket is open
+    app.state.metrics = Metrics()
+    app.state.sessions = SessionRegistry(settings, app.state.metrics)
 
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> Response:
+        app.state.metrics.errors.labels(exc.body.code).inc()
         return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        app.state.metrics.errors.labels("invalid_input").inc()
         return error_response(from_validation_error(list(exc.errors())))
 
     @app.exception_handler(StarletteHTTPException)
@@ -83,5 +118,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(catalog.router)
     app.include_router(runs.router)
     app.include_router(socket.router)
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        """Prometheus metrics: sessions, runners, steps, frames, frame lag, outbox depth, errors by code."""
+        return Response(generate_latest(app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
     return app

@@ -1,4 +1,4 @@
-"""Shared fixtures: one TestClient over a fresh app."""
+"""Shared fixtures: a TestClient over a fresh app, and real servers on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -21,33 +21,65 @@ def client(app):
         yield c
 
 
+class ServerThread:
+    """A real uvicorn server on a free 127.0.0.1 port, in a thread of the test process: .url and .app."""
+
+    def __init__(self, settings=None):
+        import socket
+        import threading
+
+        import uvicorn
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.app = create_app(settings)
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=self.port, log_level="warning", ws_max_size=65536
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self) -> ServerThread:
+        import time
+
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
 @pytest.fixture(scope="session")
 def live_server():
-    """A real uvicorn server on a free 127.0.0.1 port, for the socket and browser tests: .url and .app."""
-    import socket
-    import threading
-    import time
-    from types import SimpleNamespace
-
-    import uvicorn
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     get_settings.cache_clear()
-    app = create_app()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws_max_size=65536)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    yield SimpleNamespace(url=f"http://127.0.0.1:{port}", app=app)
-    server.should_exit = True
-    thread.join(timeout=10)
+    server = ServerThread().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def server_with():
+    """Start a server with its own settings, e.g. server_with(max_sessions_per_client=2)."""
+    from app.config import Settings
+
+    servers = []
+
+    def start(**overrides) -> ServerThread:
+        server = ServerThread(Settings(**overrides)).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

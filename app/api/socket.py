@@ -11,8 +11,10 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
 
 from app.config import Settings
+from app.errors import AppError
 from app.sessions.live import LiveSession
-from app.sessions.protocol import json_schema
+from app.sessions.protocol import ErrorFrame, json_schema
+from app.sessions.registry import SessionRegistry
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -37,42 +39,58 @@ def protocol_schema() -> JSONResponse:
     return JSONResponse(json_schema())
 
 
+def _int(text: str | None) -> int | None:
+    try:
+        return int(text) if text is not None else None
+    except ValueError:
+        return None
+
+
 @router.websocket("/ws")
 async def live_socket(ws: WebSocket) -> None:
+    """/ws, or /ws?resume=<token>&seq=<last frame seq received> to take a detached session back."""
     settings: Settings = ws.app.state.settings
+    registry: SessionRegistry = ws.app.state.sessions
     if not origin_allowed(ws, settings):
         await ws.close(code=1008, reason="origin not allowed")
         return
     await ws.accept()
-    send_lock = asyncio.Lock()
-
-    async def send(text: str) -> None:
-        async with send_lock:
-            await ws.send_text(text)
-
-    live = LiveSession(settings, send)
-    sessions: dict[str, LiveSession] = ws.app.state.live_sessions
-    sessions[live.session.id] = live
-    frames: asyncio.Task | None = None
+    client = ws.client.host if ws.client else "unknown"
+    token = ws.query_params.get("resume")
+    session = registry.take(token) if token else None
+    if session is None:
+        try:
+            registry.admit(client)
+        except AppError as exc:
+            registry.metrics.errors.labels(exc.body.code).inc()
+            await ws.send_text(ErrorFrame(error=exc.body).model_dump_json())
+            await ws.close(code=1013, reason=exc.body.code)  # 1013: try again later
+            return
+    live = LiveSession(settings, registry.metrics, session)
+    registry.attach(live, client)
+    live.hello(resumed=session is not None)
+    if session is not None:
+        live.resume(_int(ws.query_params.get("seq")))
+    sender = asyncio.create_task(live.send_loop(ws.send_text), name=f"send-{live.session.id}")
+    frames = live.task = asyncio.create_task(live.run(), name=f"frames-{live.session.id}")
     try:
-        await live.hello()
-        frames = live.task = asyncio.create_task(live.run(), name=f"frames-{live.session.id}")
-        while True:
+        while not (sender.done() or frames.done()):
             message = await ws.receive()
             if message["type"] == "websocket.disconnect":
                 break
             if message.get("text") is not None:
                 await live.handle_text(message["text"])
             else:
-                await live.reject_binary()
-            if frames.done():  # the frame loop ended (its send failed): the socket is gone
-                break
+                live.reject_binary()
     except WebSocketDisconnect:
+        pass
+    except RuntimeError:  # the socket was closed under us (e.g. by the server shutting down)
         pass
     finally:
         live.close()
-        if frames is not None:
-            frames.cancel()
+        for task in (frames, sender):
+            task.cancel()
+        for task in (frames, sender):
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await frames
-        sessions.pop(live.session.id, None)
+                await task
+        registry.detach(live, keep=not registry.stopping)

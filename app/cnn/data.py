@@ -107,6 +107,11 @@ class BatchSampler:
         return batch
 
     @property
+    def remaining(self) -> int:
+        """Indices of this epoch not drawn yet."""
+        return self.n - self._position
+
+    @property
     def progress(self) -> float:
         """Epochs as a fraction: completed epochs plus the share of this one already seen."""
         return self.epoch + self._position / self.n

@@ -57,11 +57,15 @@ class ModelConfig(BaseModel):
     depth: int = Field(1, ge=1, le=8, description="hidden dense layers, after the blocks (cnn) or the pixels")
     width: int = Field(64, ge=8, le=256, description="units per hidden dense layer")
     activation: Activation = Field("relu", description="nonlinearity after every conv and hidden layer")
-    batch_norm: bool = Field(False, description="batch norm between each conv/hidden layer and its activation")
-    dropout: float = Field(0.0, ge=0.0, le=0.8, description="dropout probability after each hidden activation")
+    batch_norm: bool = Field(
+        False, description="batch norm between each conv/hidden layer and its activation"
+    )
+    dropout: float = Field(
+        0.0, ge=0.0, le=0.8, description="dropout probability after each hidden activation"
+    )
     init: Init = Field(
         "default",
-        description="weights: PyTorch's default, xavier, kaiming, too_small N(0, 0.001²) or too_large N(0, 1)",
+        description="weights: PyTorch's default, xavier, kaiming, too_small N(0, 0.001²), too_large N(0, 1)",
     )
     seed: int = Field(0, ge=0, le=2**32 - 1, description="seeds the initial weights")
 
@@ -81,7 +85,9 @@ class LayerInfo(BaseModel):
     parameters: list[ParameterInfo]
 
 
-def _conv_block(index: int, in_channels: int, block: ConvBlock, config: ModelConfig) -> list[tuple[str, nn.Module]]:
+def _conv_block(
+    index: int, in_channels: int, block: ConvBlock, config: ModelConfig
+) -> list[tuple[str, nn.Module]]:
     layers: list[tuple[str, nn.Module]] = [
         (f"conv{index}", nn.Conv2d(in_channels, block.channels, block.kernel, padding=block.kernel // 2))
     ]
@@ -129,7 +135,7 @@ def initialize(model: nn.Module, init: str, activation: str) -> None:
 
 
 def build_model(config: ModelConfig) -> nn.Sequential:
-    """The network for config, its initial weights drawn from config.seed (the global RNG is left as it was)."""
+    """The network for config, its initial weights drawn from config.seed (the global RNG is untouched)."""
     layers: list[tuple[str, nn.Module]] = []
     index, channels, side = 0, 1, IMAGE_SIZE
     if config.kind == "cnn":
@@ -213,4 +219,3 @@ def describe(model: nn.Sequential) -> list[LayerInfo]:
         )
     model.train(was_training)
     return info
-

@@ -1,23 +1,35 @@
-"""A live session: commands in, paced frames out.
+"""A live session: commands in, paced frames out, over whatever socket is attached right now.
 
-The socket handler feeds ``handle_text`` with each text message and runs ``run`` as the frame loop; both
-use ``send`` to write. Commands are applied between compute slices (under one lock), so a hyperparameter
-change takes effect on the very next step. A slice is sized to the frame interval from the measured cost
-of a tick; slices longer than ~2 ms run in a worker thread so the event loop stays responsive.
+Three tasks per socket (started by the socket handler): the receive loop calls ``handle_text``; ``run``
+computes frames at the display rate; ``send_loop`` writes the outbox to the socket. Commands are applied
+between compute slices (under one lock), so a hyperparameter change takes effect on the very next step.
+A slice is sized to the frame interval from the measured cost of a tick; slices longer than ~2 ms run in
+a worker thread so the event loop stays responsive.
+
+A slow socket never grows memory without bound: frames waiting in the outbox merge into one (their steps
+concatenated, nothing lost; the merged frame says how many it holds), and past ``max_outbox_steps`` the
+frame loop waits. Sent frames stay in a small replay buffer, so a page that reconnects with the same
+session gets the frames it missed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
+from typing import Any
 
+import numpy as np
+import orjson
 from anyio import to_thread
 from pydantic import BaseModel, ValidationError
 
 from app.config import Settings
 from app.errors import AppError, from_validation_error
+from app.metrics import Metrics
 from app.sessions.protocol import CLIENT_MESSAGE, ErrorFrame, Hello, Limits, Notice, Step
 from app.sessions.session import Session
 
@@ -25,26 +37,110 @@ log = logging.getLogger(__name__)
 
 INLINE_BUDGET = 0.002  # s: slices expected to be shorter than this run on the event loop itself
 SLICE_SHARE = 0.8  # of the frame interval spent computing at most, the rest left for sending
+_ARRAYS = ("points", "losses", "gradients", "deltas")
+_GROUPS = ("state", "terms", "extras")
+
+
+class Outbox:
+    """What waits for the socket, in order. A frame put after a frame still waiting merges into it."""
+
+    def __init__(self, max_steps: int):
+        self.max_steps = max_steps  # runner-steps waiting, beyond which put_frame waits
+        self.items: deque[tuple[str, Any, float, int]] = deque()  # (kind, payload or text, queued at, merged)
+        self.waiting_steps = 0
+        self._ready = asyncio.Event()
+        self._space = asyncio.Event()
+        self._space.set()
+
+    def put(self, text: str) -> None:
+        self.items.append(("text", text, time.monotonic(), 1))
+        self._ready.set()
+
+    async def put_frame(self, payload: dict[str, Any]) -> None:
+        steps = sum(len(r["points"]) for r in payload["runners"])
+        if self.items and self.items[-1][0] == "frame" and _mergeable(self.items[-1][1], payload):
+            kind, old, queued, merged = self.items.pop()
+            self.items.append(("frame", _merge(old, payload), queued, merged + 1))
+        else:
+            self.items.append(("frame", payload, time.monotonic(), 1))
+        self.waiting_steps += steps
+        self._ready.set()
+        while self.waiting_steps > self.max_steps:
+            self._space.clear()
+            await self._space.wait()
+
+    async def get(self) -> tuple[str, Any, float, int]:
+        while not self.items:
+            self._ready.clear()
+            await self._ready.wait()
+        item = self.items.popleft()
+        if item[0] == "frame":
+            self.waiting_steps -= sum(len(r["points"]) for r in item[1]["runners"])
+            if self.waiting_steps <= self.max_steps:
+                self._space.set()
+        return item
+
+
+def _mergeable(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Frames merge when every runner of the newer one continues the older one's steps with the same
+    hyperparameters (a reset, a new start or a changed setting starts a new frame)."""
+    before = {r["id"]: r for r in old["runners"]}
+    for r in new["runners"]:
+        prev = before.get(r["id"])
+        if prev is None or prev["hp_version"] != r["hp_version"]:
+            return False
+        if prev["first_step"] + len(prev["points"]) != r["first_step"]:
+            return False
+    return len(new["runners"]) == len(old["runners"])
+
+
+def _merge(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    latest = {r["id"]: r for r in new["runners"]}
+    runners = []
+    for r in old["runners"]:
+        n = latest[r["id"]]
+        merged = dict(n)
+        merged["first_step"] = r["first_step"]
+        for key in _ARRAYS:
+            merged[key] = np.concatenate([r[key], n[key]])
+        for group in _GROUPS:
+            if group in r:
+                merged[group] = {
+                    k: np.concatenate([r[group][k], n[group][k]]) for k in r[group] if k in n[group]
+                }
+        runners.append(merged)
+    return {"type": "frame", "runners": runners}
+
+
+def frame_text(payload: dict[str, Any], seq: int, merged: int) -> str:
+    # NumPy arrays go straight to JSON; orjson writes NaN and ±Infinity as null.
+    frame = {"type": "frame", "seq": seq, "coalesced": merged, "runners": payload["runners"]}
+    return orjson.dumps(frame, option=orjson.OPT_SERIALIZE_NUMPY).decode()
 
 
 class LiveSession:
-    def __init__(self, settings: Settings, send: Callable[[str], Awaitable[None]]):
+    def __init__(self, settings: Settings, metrics: Metrics | None = None, session: Session | None = None):
         self.settings = settings
-        self.session = Session(settings)
-        self._send = send
+        self.metrics = metrics or Metrics()
+        self.session = session or Session(settings)
+        self.outbox = Outbox(settings.max_outbox_steps)
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._tick_cost = 3e-4  # s per tick, updated from measurements
         self._credit = 0.0  # steps owed by the clock at the current speed
         self._last: float | None = None  # when the credit was last updated
         self._measure = True  # False for the slice after a new surface: it pays for tracing, not ticks
+        self._tokens = float(settings.ws_messages_per_second)  # rate limit: a token bucket
+        self._refilled = time.monotonic()
+        self._dropped = 0  # messages refused by the rate limit since the last error about it
+        self._limited_at = 0.0
         self.closed = False
         self.task: asyncio.Task | None = None  # the frame loop, set by whoever runs it
 
-    async def send(self, message: BaseModel) -> None:
-        await self._send(message.model_dump_json())
+    def post(self, message: BaseModel) -> None:
+        self.outbox.put(message.model_dump_json())
 
-    async def hello(self) -> None:
+    def hello(self, resumed: bool = False) -> None:
         s = self.settings
         limits = Limits(
             max_runners=s.max_runners,
@@ -53,24 +149,78 @@ class LiveSession:
             max_history=s.max_history,
             max_message_bytes=s.ws_max_message_bytes,
         )
-        await self.send(Hello(session=self.session.id, limits=limits))
+        self.post(
+            Hello(
+                session=self.session.id,
+                resume_token=self.session.resume_token,
+                resumed=resumed,
+                limits=limits,
+            )
+        )
 
-    async def error(self, error: AppError, ref: str | None = None) -> None:
-        await self.send(ErrorFrame(ref=ref, error=error.body))
+    def error(self, error: AppError, ref: str | None = None) -> None:
+        self.metrics.errors.labels(error.body.code).inc()
+        self.post(ErrorFrame(ref=ref, error=error.body))
+
+    # --- resuming ---------------------------------------------------------------------------------------
+
+    def resume(self, last_seq: int | None) -> None:
+        """A page came back: replay the frames it missed (those after ``last_seq``), then the state."""
+        s = self.session
+        if last_seq is not None:
+            missed = [(seq, text) for seq, text in s.replay if seq > last_seq]
+            first_kept = s.replay[0][0] if s.replay else s.frame_seq
+            if last_seq + 1 < first_kept:
+                lost = first_kept - last_seq - 1
+                self.post(
+                    Notice(
+                        code="frames_lost", message=f"{lost} frames could not be replayed; reset to redraw"
+                    )
+                )
+            for _, text in missed:
+                self.outbox.put(text)
+        if s.engine is not None:
+            self.post(s.state("resume"))
+        self._wake.set()
 
     # --- commands ----------------------------------------------------------------------------------------
 
+    def _allow(self) -> bool:
+        """Token bucket: ws_messages_per_second, bursts of twice that."""
+        now = time.monotonic()
+        rate = self.settings.ws_messages_per_second
+        self._tokens = min(2.0 * rate, self._tokens + (now - self._refilled) * rate)
+        self._refilled = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        self._dropped += 1
+        if now - self._limited_at >= 1.0:  # at most one error a second about it
+            self._limited_at = now
+            dropped, self._dropped = self._dropped, 0
+            self.error(
+                AppError(
+                    429,
+                    "rate_limited",
+                    f"more than {rate:g} messages per second: {dropped} ignored; slow down",
+                )
+            )
+        return False
+
     async def handle_text(self, text: str) -> None:
         """One client message: validate, apply, answer. Never raises: a bad message gets an error frame."""
+        if not self._allow():
+            return
         if len(text.encode("utf-8", "surrogatepass")) > self.settings.ws_max_message_bytes:
             limit = self.settings.ws_max_message_bytes
-            await self.error(AppError(413, "message_too_large", f"messages are limited to {limit} bytes"))
+            self.error(AppError(413, "message_too_large", f"messages are limited to {limit} bytes"))
             return
         try:
             msg = CLIENT_MESSAGE.validate_json(text)
         except ValidationError as exc:
-            await self.error(from_validation_error(exc, drop=()), _ref_of(text))
+            self.error(from_validation_error(exc, drop=()), _ref_of(text))
             return
+        self.metrics.messages.labels(msg.type).inc()
         try:
             async with self._lock:
                 state = self.session.apply(msg)
@@ -79,21 +229,39 @@ class LiveSession:
                 if msg.type in ("start", "set_surface"):
                     self._measure = False
         except AppError as exc:
-            await self.error(exc, msg.ref)
+            self.error(exc, msg.ref)
             return
         except Exception:
             log.exception("session %s failed on a %s message", self.session.id, msg.type)
-            await self.error(
+            self.error(
                 AppError(500, "internal_error", "the server failed on this message; it was logged"), msg.ref
             )
             return
-        await self.send(state)
+        self.post(state)
         self._wake.set()
 
-    async def reject_binary(self) -> None:
-        await self.error(
-            AppError(415, "binary_not_supported", "messages are JSON text; binary frames are refused")
-        )
+    def reject_binary(self) -> None:
+        self.error(AppError(415, "binary_not_supported", "messages are JSON text; binary frames are refused"))
+
+    # --- sending -----------------------------------------------------------------------------------------
+
+    async def send_loop(self, send: Callable[[str], Awaitable[None]]) -> None:
+        """Write the outbox to the socket, numbering frames as they go and keeping them for replay."""
+        s = self.session
+        while True:
+            kind, item, queued, merged = await self.outbox.get()
+            if kind == "frame":
+                seq = s.frame_seq
+                s.frame_seq += 1
+                text = frame_text(item, seq, merged)
+                s.remember(seq, text, self.settings.replay_bytes)
+                self.metrics.frames.inc()
+                if merged > 1:
+                    self.metrics.coalesced.inc(merged - 1)
+                self.metrics.frame_lag.observe(time.monotonic() - queued)
+                await send(text)
+            else:
+                await send(item)
 
     # --- the frame loop ------------------------------------------------------------------------------------
 
@@ -103,7 +271,7 @@ class LiveSession:
             s = self.session
             if s.engine is not None and s.playing and not s.runnable:
                 s.playing = False  # every runner has stopped: say so instead of spinning
-                await self.send(s.state("all_stopped"))
+                self.post(s.state("all_stopped"))
             if not (s.runnable and (s.playing or s.pending_steps)):
                 self._wake.clear()
                 await self._wake.wait()
@@ -112,22 +280,22 @@ class LiveSession:
             try:
                 async with self._lock:
                     ticks = self._due(began, interval)
-                    text, events, notice = await self._compute(ticks) if ticks else (None, [], None)
+                    payload, events, notice = await self._compute(ticks) if ticks else (None, [], None)
             except Exception:
                 log.exception("session %s failed while stepping", self.session.id)
                 s.playing, s.pending_steps = False, 0
-                await self.error(
+                self.error(
                     AppError(500, "internal_error", "stepping failed; the run is paused and was logged")
                 )
-                await self.send(s.state("error"))
+                self.post(s.state("error"))
                 continue
-            if text is not None:
-                await self._send(text)
+            if payload is not None:
+                await self.outbox.put_frame(payload)
             for event in events:
-                await self.send(event)
+                self.post(event)
             if notice is not None:
-                await self.send(notice)
-                await self.send(s.state("history_limit"))
+                self.post(notice)
+                self.post(s.state("history_limit"))
             self._wake.clear()
             if self._credit >= 1.0 or s.pending_steps:
                 await asyncio.sleep(0)  # behind the clock (fast-forward): compute again at once
@@ -154,21 +322,19 @@ class LiveSession:
             self._credit -= ticks
         return max(0, min(ticks, self.settings.max_history - s.max_step))
 
-    async def _compute(self, ticks: int) -> tuple[str | None, list[BaseModel], Notice | None]:
+    async def _compute(self, ticks: int) -> tuple[dict[str, Any] | None, list[BaseModel], Notice | None]:
         s = self.session
-
-        def work() -> tuple[str | None, list[BaseModel]]:
-            return s.advance(ticks)
-
         began = time.perf_counter()
         if ticks * self._tick_cost > INLINE_BUDGET:
-            text, events = await to_thread.run_sync(work)
+            payload, events = await to_thread.run_sync(s.advance, ticks)
         else:
-            text, events = work()
+            payload, events = s.advance(ticks)
         per_tick = (time.perf_counter() - began) / ticks
         if self._measure:
             self._tick_cost = 0.7 * self._tick_cost + 0.3 * per_tick
         self._measure = True
+        if payload is not None:
+            self.metrics.steps.inc(sum(len(r["points"]) for r in payload["runners"]))
         notice = None
         if s.max_step >= self.settings.max_history and s.playing:
             s.playing = False
@@ -176,7 +342,7 @@ class LiveSession:
                 code="history_limit",
                 message=f"paused at the limit of {self.settings.max_history} steps per run; reset to go on",
             )
-        return text, events, notice
+        return payload, events, notice
 
     def close(self) -> None:
         """Stop the loop; the run's memory goes with this object when the socket handler lets go of it."""
@@ -186,8 +352,6 @@ class LiveSession:
 
 def _ref_of(text: str) -> str | None:
     """The ref of a message that failed validation, if it is readable at all."""
-    import json
-
     try:
         data = json.loads(text)
     except (ValueError, RecursionError):

@@ -237,6 +237,8 @@ class Hello(BaseModel):
     type: Literal["hello"] = "hello"
     protocol: int = PROTOCOL_VERSION
     session: str = Field(description="this session's id")
+    resume_token: str = Field(description="reconnect with /ws?resume=<token>&seq=<last frame seq> to resume")
+    resumed: bool = Field(False, description="true when this socket took over a detached session")
     limits: Limits
 
 
@@ -327,7 +329,8 @@ class RunnerFrame(BaseModel):
 class Frame(BaseModel):
     model_config = OUTPUT
     type: Literal["frame"] = "frame"
-    seq: int = Field(description="frame counter, from 0")
+    seq: int = Field(description="frame counter, from 0, consecutive")
+    coalesced: int = Field(1, description="how many frames this one holds, merged while the socket was slow")
     runners: list[RunnerFrame]
 
 

@@ -6,12 +6,13 @@ AppError), ``advance`` steps the engine and packs what happened into a frame. li
 
 from __future__ import annotations
 
+import secrets
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import orjson
 from pydantic import ValidationError
 
 from app.config import Settings
@@ -73,6 +74,9 @@ class Session:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.id = uuid.uuid4().hex[:12]
+        self.resume_token = secrets.token_urlsafe(24)  # lets the same page, and only it, come back
+        self.replay: deque[tuple[int, str]] = deque()  # (seq, text) of the last frames sent
+        self._replay_bytes = 0
         self.engine: Engine | None = None
         self.surface: Surface | None = None
         self.problem: DataProblem | None = None  # set when the surface is a data problem
@@ -239,22 +243,24 @@ class Session:
     def runnable(self) -> bool:
         return self.engine is not None and self.engine.running_count > 0
 
-    def advance(self, ticks: int) -> tuple[str | None, list[Diverged]]:
-        """Step every running runner ``ticks`` times; return the frame (JSON text, shaped as protocol.Frame)
-        and any divergences."""
+    def remember(self, seq: int, text: str, max_bytes: int) -> None:
+        """Keep a sent frame for replay to a page that reconnects; the oldest go first past max_bytes."""
+        self.replay.append((seq, text))
+        self._replay_bytes += len(text)
+        while self._replay_bytes > max_bytes and len(self.replay) > 1:
+            self._replay_bytes -= len(self.replay.popleft()[1])
+
+    def advance(self, ticks: int) -> tuple[dict[str, Any] | None, list[Diverged]]:
+        """Step every running runner ``ticks`` times; return the frame's runners (NumPy arrays, shaped as
+        protocol.RunnerFrame; the sender numbers and serializes it) and any divergences."""
         traces = self.engine.run(ticks)
         runners = [
             self._runner_frame(rid, traces[rid])
             for rid in self.order
             if rid in traces and len(traces[rid].points)
         ]
-        text = None
-        if runners:
-            # NumPy arrays go straight to JSON; orjson writes NaN and ±Infinity as null.
-            frame = {"type": "frame", "seq": self.frame_seq, "runners": runners}
-            text = orjson.dumps(frame, option=orjson.OPT_SERIALIZE_NUMPY).decode()
-            self.frame_seq += 1
-        return text, self._new_divergences()
+        payload = {"type": "frame", "runners": runners} if runners else None
+        return payload, self._new_divergences()
 
     def _runner_frame(self, rid: str, trace: Trace) -> dict[str, Any]:
         runner = self.engine.runners[rid]

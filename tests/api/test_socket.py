@@ -7,59 +7,11 @@ import time
 
 import numpy as np
 import pytest
-from websockets.sync.client import connect
 
-from app.sessions.protocol import SERVER_MESSAGE
-from tests.helpers import strict_json
+from tests.helpers import Client
 
 SGD = {"id": "a", "optimizer": "sgd", "hyperparameters": {"lr": 0.001}, "start": [-1.2, 1.0]}
 ADAM = {"id": "b", "optimizer": "adam", "hyperparameters": {"lr": 0.05}, "start": [0.5, 2.5]}
-
-
-class Client:
-    """A socket client that checks every message against the protocol's models and strict JSON."""
-
-    def __init__(self, url: str, **kwargs):
-        self.ws = connect(url.replace("http", "ws") + "/ws", open_timeout=10, legacy=True, **kwargs)
-        self.hello = self.recv()
-        assert self.hello["type"] == "hello"
-
-    def send(self, message: dict | str | bytes) -> None:
-        self.ws.send(message if isinstance(message, str | bytes) else json.dumps(message))
-
-    def recv(self, timeout: float = 5.0) -> dict:
-        text = self.ws.recv(timeout=timeout)
-        message = strict_json(text)
-        SERVER_MESSAGE.validate_python(message)  # every message matches its model
-        return message
-
-    def until(self, kind: str, timeout: float = 5.0, ref: str | None = None) -> tuple[dict, list[dict]]:
-        """Read until a message of this type (and ref); return it and everything read before it."""
-        seen, deadline = [], time.monotonic() + timeout
-        while True:
-            message = self.recv(max(0.01, deadline - time.monotonic()))
-            if message["type"] == kind and (ref is None or message.get("ref") == ref):
-                return message, seen
-            seen.append(message)
-
-    def frames(self, steps: int, runner: str, timeout: float = 10.0) -> list[dict]:
-        """Collect frame records of one runner until it has ``steps`` steps."""
-        return self.race(steps, [runner], timeout)[runner]
-
-    def race(self, steps: int, runners: list[str], timeout: float = 10.0) -> dict[str, list[dict]]:
-        """Collect frame records of several runners until each has ``steps`` steps."""
-        records: dict[str, list[dict]] = {r: [] for r in runners}
-        deadline = time.monotonic() + timeout
-        while min(sum(len(r["points"]) for r in rs) for rs in records.values()) < steps:
-            message = self.recv(max(0.01, deadline - time.monotonic()))
-            if message["type"] == "frame":
-                for r in message["runners"]:
-                    if r["id"] in records:
-                        records[r["id"]].append(r)
-        return records
-
-    def close(self) -> None:
-        self.ws.close()
 
 
 def joined(records: list[dict], key: str) -> np.ndarray:
@@ -326,7 +278,7 @@ def test_a_foreign_origin_is_refused(server_url):
 
 
 def test_closing_the_socket_ends_the_session(client_factory, live_server):
-    sessions = live_server.app.state.live_sessions
+    sessions = live_server.app.state.sessions.attached
     c = client_factory()
     start(c, [SGD, ADAM])
     c.frames(5, "a")
