@@ -98,12 +98,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        message = (
-            f"no route {request.method} {request.url.path}"
-            if exc.status_code in (404, 405)
-            else str(exc.detail)
+        code = {400: "invalid_input", 404: "not_found", 405: "method_not_allowed"}.get(
+            exc.status_code, "http_error"
         )
+        if exc.status_code in (404, 405):
+            message = f"no route {request.method} {request.url.path}"
+        elif exc.status_code == 400:
+            message = "body: not a JSON document (there was an error parsing the body)"
+        else:
+            message = str(exc.detail)
+        app.state.metrics.errors.labels(code).inc()
         return error_response(AppError(exc.status_code, code, message))
 
     @app.exception_handler(Exception)
