@@ -195,25 +195,46 @@ def test_raw_bytes_bodies(client, content, path):
 
 # --- WebSocket ----------------------------------------------------------------------------------------------
 
-runner_spec = body_of({"id": st.one_of(st.text(max_size=20), junk), "optimizer": optimizer,
-                       "hyperparameters": hyperparameters, "start": point,
-                       "batch": st.one_of(st.fixed_dictionaries({"mode": st.sampled_from(["full", "stochastic", "minibatch", "x"])},
-                                                                optional={"size": extreme}), junk)})  # fmt: skip
+batch_spec = st.one_of(
+    st.fixed_dictionaries(
+        {"mode": st.sampled_from(["full", "stochastic", "minibatch", "x"])}, optional={"size": extreme}
+    ),
+    junk,
+)
+runner_spec = body_of(
+    {
+        "id": st.one_of(st.text(max_size=20), junk),
+        "optimizer": optimizer,
+        "hyperparameters": hyperparameters,
+        "start": point,
+        "batch": batch_spec,
+    }
+)
 message_fields = {
-    "start": {"surface": surface, "runners": st.one_of(st.lists(runner_spec, max_size=10), junk), "speed": extreme,
-              "playing": scalar, "seed": extreme},
-    "update_runner": {"runner": st.one_of(st.sampled_from(["a", "b", "zz"]), junk), "optimizer": optimizer,
-                      "hyperparameters": hyperparameters, "batch": junk},
+    "start": {
+        "surface": surface,
+        "runners": st.one_of(st.lists(runner_spec, max_size=10), junk),
+        "speed": extreme,
+        "playing": scalar,
+        "seed": extreme,
+    },
+    "update_runner": {
+        "runner": st.one_of(st.sampled_from(["a", "b", "zz"]), junk),
+        "optimizer": optimizer,
+        "hyperparameters": hyperparameters,
+        "batch": batch_spec,
+    },
     "add_runner": {"runner": runner_spec},
     "remove_runner": {"runner": st.one_of(st.sampled_from(["a", "b"]), junk)},
     "set_start": {"start": point, "runner": st.one_of(st.sampled_from(["a", "b"]), junk)},
-    "play": {}, "pause": {},
+    "play": {},
+    "pause": {},
     "step": {"count": st.one_of(st.integers(-3, 30), extreme)},
     "set_speed": {"speed": extreme},
     "reset": {},
     "set_surface": {"surface": surface},
     "warp": {"anything": junk},
-}  # fmt: skip
+}
 ws_message = st.one_of(
     *[
         st.fixed_dictionaries(
