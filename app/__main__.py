@@ -17,6 +17,7 @@ def main() -> None:
         workers=s.workers,
         log_level=s.log_level,
         ws_max_size=s.ws_max_message_bytes,
+        ws_per_message_deflate=s.ws_compression,
         timeout_graceful_shutdown=5,
     )
 

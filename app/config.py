@@ -56,6 +56,14 @@ class Settings(BaseSettings):
         100_000.0, gt=0, description="steps per second a page may ask for; beyond what fits, it runs flat out"
     )
     frame_rate: float = Field(30.0, gt=0, le=120, description="frames per second sent to a page")
+    max_frames_per_second: float = Field(
+        1200.0,
+        gt=0,
+        description="frames per second for all pages together; past it each page gets fewer, fuller frames",
+    )
+    ws_compression: bool = Field(
+        True, description="permessage-deflate on sockets: ~2x less traffic, ~10 % more server CPU"
+    )
     max_history: int = Field(
         100_000, ge=100, description="steps a session runs before it pauses itself (the page keeps the trail)"
     )

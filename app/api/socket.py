@@ -66,7 +66,7 @@ async def live_socket(ws: WebSocket) -> None:
             await ws.send_text(ErrorFrame(error=exc.body).model_dump_json())
             await ws.close(code=1013, reason=exc.body.code)  # 1013: try again later
             return
-    live = LiveSession(settings, registry.metrics, session)
+    live = LiveSession(settings, registry.metrics, session, frame_rate=registry.frame_rate)
     registry.attach(live, client)
     live.hello(resumed=session is not None)
     if session is not None:

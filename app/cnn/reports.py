@@ -38,11 +38,12 @@ class LayerStats(BaseModel):
     act_mean: list[Number] = Field(description="mean of the layer's output over the batch")
     act_std: list[Number] = Field(description="population standard deviation of the output's entries")
     dead_fraction: list[Number] = Field(
-        description="share of units (channels of a conv output, features of a dense one) dead on the "
-        "whole batch, by dead_rule"
+        description="activation layers: share of units (channels after a conv, features after a dense "
+        "layer) dead on the whole batch, by dead_rule; None for conv and linear layers"
     )
-    dead_rule: list[DeadRule] = Field(
-        description="'zero': output exactly 0 for every sample (after ReLU); 'abs<1e-6': |output| < 1e-6"
+    dead_rule: list[DeadRule | None] = Field(
+        description="'zero': output exactly 0 for every sample and position (ReLU); 'abs<1e-6': |output| < "
+        "1e-6 for all of them (the other activations, which are never exactly 0); None: not an activation"
     )
     grad_norm: list[Number] = Field(description="‖∂L/∂a‖₂: the loss gradient reaching this layer's output")
 

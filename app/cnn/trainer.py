@@ -177,7 +177,6 @@ class Trainer:
         if seed is not None:
             self.model_config = ModelConfig.model_validate({**self.model_config.model_dump(), "seed": seed})
             self.config = self._updated(seed=seed)
-        self.probe.close()
         self._build()
 
     # --- reading -------------------------------------------------------------------------------------
@@ -231,17 +230,14 @@ class Trainer:
         lr = self._set_lr(self.optimizer)
         batch = self.sampler.next(self.config.batch_size)
         x, y = self.data.x_train[batch], self.data.y_train[batch]  # (B, 1, 8, 8), (B,)
-        self.probe.record()
         try:
             if self._uses_rng:
                 with self._own_rng():
-                    logits = self.model(x)  # (B, 10)
+                    logits = self.probe.forward(x)  # (B, 10)
             else:
-                logits = self.model(x)
+                logits = self.probe.forward(x)
             loss = F.cross_entropy(logits, y)
-            self.optimizer.zero_grad()
-            loss.backward()
-            self.probe.before_update()
+            self.probe.backward(loss)  # sets every .grad: no zero_grad() needed
             self.optimizer.step()
         except BaseException:
             self.probe.discard()

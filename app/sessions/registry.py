@@ -66,6 +66,12 @@ class SessionRegistry:
         detached = self.detached.pop(token, None)
         return detached.session if detached is not None else None
 
+    def frame_rate(self) -> float:
+        """Frames per second for each page: the configured rate, until all pages together would pass the
+        server-wide budget; then every page gets the same share (fuller frames, the same steps per second)."""
+        share = self.settings.max_frames_per_second / max(1, len(self.attached))
+        return min(self.settings.frame_rate, max(2.0, share))
+
     def attach(self, live: LiveSession, client: str) -> None:
         self.attached[live.session.id] = live
         self.clients[live.session.id] = client

@@ -1,0 +1,146 @@
+"""A classroom's load on one server process, all on 127.0.0.1, bounded in count and time.
+
+N sessions (default 100) each race 4 optimizers at 30 steps/s for a fixed time; the client measures the
+gap between consecutive frames of each session, counts errors and steps, and reads the server process's
+CPU time and memory from /proc. Goal on this 2-core machine: 100 sessions, p95 frame gap ≤ 100 ms, 0 errors;
+under overload the frame rate degrades evenly (the slowest session's step rate is reported beside the
+fastest's).
+
+    .venv/bin/python bench/load.py [--sessions 100] [--seconds 20] [--speed 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import websockets
+
+ROOT = Path(__file__).resolve().parents[1]
+RACE = [("sgd", 1e-3), ("momentum", 1e-3), ("rmsprop", 1e-3), ("adam", 0.01)]
+SURFACES = ["rosenbrock", "himmelblau", "beale", "six_hump_camel", "rastrigin"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def proc_stats(pid: int) -> tuple[float, float]:
+    """(CPU seconds used so far, resident memory in MB) of a process, from /proc."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    cpu = (int(fields[11]) + int(fields[12])) / ticks
+    with open(f"/proc/{pid}/status") as f:
+        rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
+    return cpu, rss
+
+
+async def session(url: str, k: int, speed: float, seconds: float, results: list) -> None:
+    gaps, errors, steps, frames = [], 0, 0, 0
+    runners = [
+        {"id": f"r{j}", "optimizer": oid, "hyperparameters": {"lr": lr}, "start": [0.3 * j - 0.5, 1.0]}
+        for j, (oid, lr) in enumerate(RACE)
+    ]
+    async with websockets.connect(url, max_size=None, open_timeout=30) as ws:
+        await ws.recv()  # hello
+        surface = SURFACES[k % len(SURFACES)]
+        await ws.send(json.dumps({"type": "start", "surface": surface, "runners": runners, "speed": speed}))
+        end = time.monotonic() + seconds
+        last = None
+        while (left := end - time.monotonic()) > 0:
+            try:
+                text = await asyncio.wait_for(ws.recv(), timeout=left)
+            except TimeoutError:
+                break
+            message = json.loads(text)
+            kind = message["type"]
+            if kind == "frame":
+                now = time.monotonic()
+                if last is not None:
+                    gaps.append(now - last)
+                last = now
+                frames += 1
+                steps += len(message["runners"][0]["points"])
+            elif kind == "error":
+                errors += 1
+    results.append({"gaps": gaps, "errors": errors, "steps": steps, "frames": frames})
+
+
+async def run(url: str, sessions: int, speed: float, seconds: float) -> list[dict]:
+    results: list[dict] = []
+    tasks = []
+    for k in range(sessions):
+        tasks.append(asyncio.create_task(session(url, k, speed, seconds, results)))
+        await asyncio.sleep(0.01)  # pages open over a second, not all in one instant
+    outcome = await asyncio.gather(*tasks, return_exceptions=True)
+    failures = [o for o in outcome if isinstance(o, BaseException)]
+    for failure in failures:
+        results.append({"gaps": [], "errors": 1, "steps": 0, "frames": 0, "failure": repr(failure)})
+    return results
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sessions", type=int, default=100)
+    ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--speed", type=float, default=30.0, help="steps per second per runner")
+    args = ap.parse_args()
+    port = free_port()
+    env = {
+        **os.environ,
+        "GDVIZ_PORT": str(port),
+        "GDVIZ_LOG_LEVEL": "warning",
+        "GDVIZ_MAX_SESSIONS_PER_CLIENT": "1000",
+    }
+    server = subprocess.Popen([sys.executable, "-m", "app"], cwd=ROOT, env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("server did not start") from None
+                time.sleep(0.1)
+        cpu0, _ = proc_stats(server.pid)
+        me0 = time.process_time()
+        t0 = time.monotonic()
+        results = asyncio.run(run(f"ws://127.0.0.1:{port}/ws", args.sessions, args.speed, args.seconds))
+        wall = time.monotonic() - t0
+        cpu1, rss = proc_stats(server.pid)
+        me = (time.process_time() - me0) / wall
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+    gaps = sorted(g for r in results for g in r["gaps"])
+    errors = sum(r["errors"] for r in results)
+    rates = sorted(r["steps"] / args.seconds for r in results)
+    p50 = statistics.median(gaps) * 1e3 if gaps else float("nan")
+    p95 = gaps[int(0.95 * (len(gaps) - 1))] * 1e3 if gaps else float("nan")
+    print(f"{args.sessions} sessions × {len(RACE)} runners at {args.speed:g} steps/s for {args.seconds:g} s")
+    print(f"  frame gap p50 {p50:6.1f} ms   p95 {p95:6.1f} ms   (goal p95 ≤ 100 ms)   errors {errors}")
+    print(
+        f"  steps/s per session: slowest {rates[0]:5.1f}, median {statistics.median(rates):5.1f}, "
+        f"fastest {rates[-1]:5.1f}   (slowest/fastest {rates[0] / max(rates[-1], 1e-9):.2f})"
+    )
+    print(f"  server: {(cpu1 - cpu0) / wall * 100:5.0f} % of one core, {rss:6.0f} MB resident at the end")
+    print(f"  client (this process, parsing every frame): {me * 100:5.0f} % of one core")
+    for r in results:
+        if "failure" in r:
+            print("  failure:", r["failure"])
+
+
+if __name__ == "__main__":
+    main()
