@@ -12,7 +12,7 @@ TORCH_VERSION := 2.13.0
 TORCH_INDEX ?=
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint format bench clean
+.PHONY: run test test-docker lint format bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,9 @@ $(VENV)/.installed: pyproject.toml | $(PY)
 
 $(VENV)/.test-installed: $(VENV)/.installed pyproject.toml
 	$(PIP) install --quiet -e ".[test]"
+	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+		&& echo "installing nginx for the proxy tests (apt-get)" && apt-get update -qq \
+		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; } || true
 	@if [ ! -x "$(CHROMIUM)" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			echo "installing Chromium for the browser tests (apt-get)"; \
@@ -47,6 +50,11 @@ format: $(VENV)/.test-installed
 
 test: lint
 	$(PY) -m pytest
+
+# Build the image and run it (starts a Docker daemon and makes a local base image if it has to).
+test-docker: $(VENV)/.test-installed
+	@command -v dockerd >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io debootstrap >/dev/null; }
+	GDVIZ_TEST_DOCKER=1 $(PY) -m pytest tests/docker -p no:cacheprovider
 
 bench: $(VENV)/.installed
 	$(PY) bench/engine.py

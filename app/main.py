@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import signal
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -43,11 +44,20 @@ SECURITY_HEADERS = {
 }
 
 
+ROUTE_COOKIE = "gdviz_route"  # a random value per browser; a proxy hashes it to pick the same replica
+
+
 class SecurityHeaders(BaseHTTPMiddleware):
+    """Security headers on every answer, and the routing cookie on the page (see deploy/nginx.conf)."""
+
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
         response = await call_next(request)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        if request.url.path == "/" and ROUTE_COOKIE not in request.cookies:
+            response.set_cookie(
+                ROUTE_COOKIE, secrets.token_urlsafe(12), max_age=86400 * 30, httponly=True, samesite="lax"
+            )
         return response
 
 
