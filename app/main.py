@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.responses import Response
 
-from app.api import catalog, pages, runs, socket
+from app.api import catalog, lessons, pages, runs, socket
 from app.api.pages import ROOT
 from app.api.responses import error_response
 from app.config import Settings, get_settings
@@ -132,6 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(catalog.router)
     app.include_router(runs.router)
     app.include_router(socket.router)
+    app.include_router(lessons.router)
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
