@@ -24,7 +24,7 @@ from pydantic_core import PydanticCustomError
 from app.config import get_settings
 from app.descent.data import DATA_PROBLEMS, DataProblem, build_problem
 from app.descent.expressions import ExpressionError, ExpressionLimits, compile_expression
-from app.descent.optimizers import HYPERPARAMETER_MODELS, OPTIMIZERS
+from app.descent.optimizers import check_hyperparameters, check_optimizer
 from app.descent.surfaces import SURFACES, Surface
 
 INPUT = ConfigDict(extra="forbid", allow_inf_nan=False)
@@ -221,26 +221,6 @@ def surface_label(ref: str | ExpressionSurface | DataSurface) -> str:
     if isinstance(ref, DataSurface):
         return ref.data
     return ref if isinstance(ref, str) else "custom"
-
-
-def check_optimizer(value: str) -> str:
-    if value not in OPTIMIZERS:
-        raise PydanticCustomError(
-            "unknown_optimizer",
-            "unknown optimizer '{id}'; known: {known}",
-            {"id": str(value)[:60], "known": ", ".join(OPTIMIZERS)},
-        )
-    return value
-
-
-def check_hyperparameters(optimizer_id: str | None, value: Any, partial: bool = False) -> dict[str, Any]:
-    """Validate against the optimizer's own model (names, types, ranges); fill in torch's defaults."""
-    model = HYPERPARAMETER_MODELS.get(optimizer_id or "")
-    if model is None:
-        return value if isinstance(value, dict) else {}
-    validated = model.model_validate(value)
-    fields = validated.model_fields_set if partial else type(validated).model_fields
-    return {name: getattr(validated, name) for name in fields}
 
 
 class OptimizerChoice(BaseModel):

@@ -94,7 +94,7 @@ class BatchSampler:
         self._position = 0  # next index into _order
         self.epoch = 0  # completed epochs
 
-    def next(self, batch_size: int) -> torch.Tensor:
+    def draw(self, batch_size: int) -> torch.Tensor:
         """The next batch_size indices, (batch_size,) int64."""
         if not 1 <= batch_size <= self.n:
             raise ValueError(f"batch_size must be in [1, {self.n}], got {batch_size}")

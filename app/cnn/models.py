@@ -7,7 +7,8 @@ Layers are numbered by the weight layer they belong to, so a block reads as one 
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Literal
+from dataclasses import dataclass
+from typing import Annotated, Literal
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field
@@ -27,9 +28,9 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
     "sigmoid": nn.Sigmoid,
     "gelu": nn.GELU,
 }
-# std of the deliberately bad initializations, N(0, std²) for every weight (biases 0). With 3×3 kernels
-# and 16–64 units, 1e-3 shrinks the signal ~30× per layer (it vanishes) and 1 grows it ~10× (it explodes,
-# or saturates tanh and sigmoid).
+# std of the deliberately bad initializations, N(0, std²) for every weight (biases 0). In the default CNN,
+# 1e-3 shrinks the signal 50–100× per layer (the logits' std ends near 1e-9: it vanishes) and 1 grows it
+# ~12× per layer (it explodes, or saturates tanh and sigmoid).
 TOO_SMALL_STD = 1e-3
 TOO_LARGE_STD = 1.0
 
@@ -67,22 +68,39 @@ class ModelConfig(BaseModel):
         "default",
         description="weights: PyTorch's default, xavier, kaiming, too_small N(0, 0.001²), too_large N(0, 1)",
     )
-    seed: int = Field(0, ge=0, le=2**32 - 1, description="seeds the initial weights")
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="seeds the initial weights and the dropout masks")
 
 
-class ParameterInfo(BaseModel):
-    name: str = Field(description="e.g. conv1.weight")
+@dataclass
+class ParameterInfo:
+    name: Annotated[str, Field(description="e.g. conv1.weight")]
     shape: list[int]
 
 
-class LayerInfo(BaseModel):
+@dataclass
+class LayerInfo:
     """One layer of the network diagram."""
 
-    name: str = Field(description="stable, e.g. conv1, bn1, act1, pool1, flatten, fc3, drop3, out")
-    kind: str = Field(description="conv, batch_norm, activation, pool, flatten, linear or dropout")
-    detail: str = Field(description="e.g. '1→16, 3×3' or 'relu'")
-    output_shape: list[int] = Field(description="for one 8×8 input: [C, H, W] or [features]")
+    name: Annotated[str, Field(description="stable, e.g. conv1, bn1, act1, pool1, flatten, fc3, drop3, out")]
+    kind: Annotated[str, Field(description="conv, batch_norm, activation, pool, flatten, linear or dropout")]
+    detail: Annotated[str, Field(description="e.g. '1→16, 3×3' or 'relu'")]
+    output_shape: Annotated[list[int], Field(description="for one 8×8 input: [C, H, W] or [features]")]
     parameters: list[ParameterInfo]
+
+
+class SeededDropout(nn.Dropout):
+    """nn.Dropout drawing its masks from its own generator: a network's masks follow its seed, whatever
+    else draws from torch's global generator meanwhile (another trainer, in another thread)."""
+
+    def __init__(self, p: float, seed: int) -> None:
+        super().__init__(p)
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            return x
+        keep = torch.empty_like(x).bernoulli_(1.0 - self.p, generator=self.generator)
+        return x * keep / (1.0 - self.p)  # as F.dropout: the kept units scaled by 1/(1 − p)
 
 
 def _conv_block(
@@ -105,7 +123,7 @@ def _dense_block(index: int, in_features: int, config: ModelConfig) -> list[tupl
         layers.append((f"bn{index}", nn.BatchNorm1d(config.width)))
     layers.append((f"act{index}", ACTIVATIONS[config.activation]()))
     if config.dropout > 0:
-        layers.append((f"drop{index}", nn.Dropout(config.dropout)))
+        layers.append((f"drop{index}", SeededDropout(config.dropout, seed=config.seed * 16 + index)))
     return layers
 
 
@@ -136,6 +154,14 @@ def initialize(model: nn.Module, init: str, activation: str) -> None:
 
 def build_model(config: ModelConfig) -> nn.Sequential:
     """The network for config, its initial weights drawn from config.seed (the global RNG is untouched)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        model = nn.Sequential(OrderedDict(_layers(config)))  # each layer draws its weights as it is made
+        initialize(model, config.init, config.activation)
+    return model
+
+
+def _layers(config: ModelConfig) -> list[tuple[str, nn.Module]]:
     layers: list[tuple[str, nn.Module]] = []
     index, channels, side = 0, 1, IMAGE_SIZE
     if config.kind == "cnn":
@@ -151,11 +177,7 @@ def build_model(config: ModelConfig) -> nn.Sequential:
         layers += _dense_block(index, features, config)
         features = config.width
     layers.append(("out", nn.Linear(features, N_CLASSES)))
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(config.seed)
-        model = nn.Sequential(OrderedDict(layers))
-        initialize(model, config.init, config.activation)
-    return model
+    return layers
 
 
 def parameter_count(model: nn.Module) -> int:

@@ -6,8 +6,6 @@ hyperparameter names and ranges, built as the torch.optim class the id names.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -17,32 +15,14 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from app.cnn.data import BatchSampler, load_digits_split
 from app.cnn.models import LayerInfo, ModelConfig, build_model, describe, parameter_count
-from app.cnn.probes import StepProbe, first_layer_filters, histogram, validate
+from app.cnn.probes import StepProbe, finite
 from app.cnn.reports import EvalReport, SlowReport, StepReport
 from app.cnn.schedules import ConstantSchedule, Schedule
-from app.descent.optimizers import HYPERPARAMETER_MODELS, OPTIMIZERS
+from app.cnn.snapshots import first_layer_filters, histogram, validate
+from app.descent.optimizers import OPTIMIZERS, check_hyperparameters, check_optimizer
 
 INPUT = ConfigDict(extra="forbid", allow_inf_nan=False)
 MAX_THREADS = 2  # torch's intra-op threads: the host has 2 cores, and these tensors are small
-
-
-def check_optimizer(value: str) -> str:
-    if value not in OPTIMIZERS:
-        raise PydanticCustomError(
-            "unknown_optimizer",
-            "unknown optimizer '{id}'; known: {known}",
-            {"id": str(value)[:60], "known": ", ".join(OPTIMIZERS)},
-        )
-    return value
-
-
-def check_hyperparameters(optimizer_id: str | None, value: Any) -> dict[str, Any]:
-    """Validate against the optimizer's own model (names, types, ranges); fill in torch's defaults."""
-    model = HYPERPARAMETER_MODELS.get(optimizer_id or "")
-    if model is None:  # the optimizer id itself was refused; that error names the field
-        return value if isinstance(value, dict) else {}
-    validated = model.model_validate(value)
-    return {name: getattr(validated, name) for name in type(validated).model_fields}
 
 
 class TrainerConfig(BaseModel):
@@ -57,7 +37,7 @@ class TrainerConfig(BaseModel):
     )
     batch_size: int = Field(64, ge=1, le=512, description="digits per step")
     schedule: Schedule = Field(default_factory=ConstantSchedule, description="learning-rate schedule")
-    seed: int = Field(0, ge=0, le=2**32 - 1, description="seeds the train/validation split, batches, dropout")
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="seeds the train/validation split and the batches")
     eval_every: int | None = Field(
         None, ge=0, le=1_000_000, description="steps between evaluations; null: once per epoch; 0: never"
     )
@@ -83,8 +63,9 @@ def _refuse(model: type[BaseModel], field: str, error: str, message: str, value:
 class Trainer:
     """One network, its optimizer and its data; ``step()`` trains on the next batch and measures it.
 
-    Threads: the first Trainer lowers torch's intra-op threads to MAX_THREADS if there are more (a process
-    setting, applied here and not at import). A caller wanting fewer sets ``torch.set_num_threads`` itself.
+    Threads: making a Trainer lowers torch's intra-op threads to MAX_THREADS if there are more (a process
+    setting, so it is changed here and not at import). A caller wanting fewer sets
+    ``torch.set_num_threads`` itself: on a busy 2-core host one thread is steadier (bench/cnn.py).
     """
 
     def __init__(self, model: ModelConfig | None = None, config: TrainerConfig | None = None) -> None:
@@ -96,15 +77,12 @@ class Trainer:
         self._build()
 
     def _build(self) -> None:
-        """Fresh weights, optimizer, batch order and dropout stream, all from the seeds."""
+        """Fresh weights, dropout masks, optimizer and batch order, all from the seeds."""
         self.data = load_digits_split(self.config.seed, self.config.val_fraction)
         self.model = build_model(self.model_config)
         self.model.train()
         self.probe = StepProbe(self.model)
         self.sampler = BatchSampler(self.data.n_train, self.config.seed)
-        # dropout draws from torch's global generator: this trainer keeps its own state and swaps it in
-        self._uses_rng = self.model_config.dropout > 0
-        self._rng_state = torch.Generator().manual_seed(self.config.seed).get_state()
         self._step_count = 0
         self._diverged = False
         self.optimizer = self._make_optimizer()
@@ -132,7 +110,8 @@ class Trainer:
             )
 
     def set_hyperparameters(self, values: dict[str, Any]) -> dict[str, Any]:
-        """Change some hyperparameters from the next step on, keeping the optimizer's state; returns all."""
+        """Change some hyperparameters from the next step on, keeping the optimizer's state; returns them
+        all, defaults filled in. Refused values raise a ValidationError and change nothing."""
         self.config = self._updated(hyperparameters={**self.config.hyperparameters, **values})
         spec = OPTIMIZERS[self.config.optimizer]
         kwargs = spec.torch_kwargs(self.config.hyperparameters)
@@ -173,7 +152,8 @@ class Trainer:
         self.config = self._updated(eval_every=steps)
 
     def reset(self, seed: int | None = None) -> None:
-        """Start over: fresh weights, optimizer and batch order from the seed (the current ones if None)."""
+        """Start over: fresh weights, optimizer and batch order from the seed (the current ones if None).
+        A new seed also reseeds the train/validation split."""
         if seed is not None:
             self.model_config = ModelConfig.model_validate({**self.model_config.model_dump(), "seed": seed})
             self.config = self._updated(seed=seed)
@@ -214,48 +194,39 @@ class Trainer:
             group["lr"] = lr
         return lr
 
-    @contextmanager
-    def _own_rng(self) -> Iterator[None]:
-        """Dropout masks from this trainer's own random stream, so trainers sharing a process stay seeded."""
-        outer = torch.get_rng_state()
-        torch.set_rng_state(self._rng_state)
-        try:
-            yield
-        finally:
-            self._rng_state = torch.get_rng_state()
-            torch.set_rng_state(outer)
-
-    def step(self) -> StepReport:
-        """One optimizer step on the next batch, measured."""
+    def step(self, measure: bool = True) -> StepReport:
+        """One optimizer step on the next batch. measure=False skips the per-parameter and per-layer probes
+        (params and layers are None; loss and accuracy stay): for steps no one will look at."""
         lr = self._set_lr(self.optimizer)
-        batch = self.sampler.next(self.config.batch_size)
+        batch = self.sampler.draw(self.config.batch_size)
         x, y = self.data.x_train[batch], self.data.y_train[batch]  # (B, 1, 8, 8), (B,)
-        try:
-            if self._uses_rng:
-                with self._own_rng():
-                    logits = self.probe.forward(x)  # (B, 10)
-            else:
-                logits = self.probe.forward(x)
-            loss = F.cross_entropy(logits, y)
+        logits = self.probe.forward(x) if measure else self.model(x)  # (B, 10)
+        loss = F.cross_entropy(logits, y)
+        if measure:
             self.probe.backward(loss)  # sets every .grad: no zero_grad() needed
-            self.optimizer.step()
-        except BaseException:
-            self.probe.discard()
-            raise
+        else:
+            for p in self.model.parameters():  # fresh gradients, not added into the probe's buffer
+                p.grad = None
+            loss.backward()
+        self.optimizer.step()
         self._step_count += 1
-        measured = self.probe.read(loss, logits, y)
-        diverged = measured.loss is None
-        self._diverged |= diverged
-        return StepReport.model_construct(
+        if measure:
+            m = self.probe.read(loss, logits, y)
+            loss_value, accuracy, params, layers = m.loss, m.accuracy, m.params, m.layers
+        else:
+            loss_value = finite(loss.detach().item())
+            accuracy, params, layers = float((logits.argmax(dim=1) == y).sum()) / len(y), None, None
+        self._diverged |= loss_value is None
+        return StepReport(
             step=self._step_count,
             epoch=self.sampler.progress,
             batch_size=len(batch),
             lr=lr,
-            loss=measured.loss,
-            accuracy=measured.accuracy,
-            diverged=diverged,
-            params=measured.params,
-            layers=measured.layers,
+            loss=loss_value,
+            accuracy=accuracy,
+            diverged=loss_value is None,
+            params=params,
+            layers=layers,
             eval=self.evaluate() if self._eval_due() else None,
         )
 

@@ -19,6 +19,7 @@ from typing import Annotated, Any
 import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic_core import PydanticCustomError
 
 Array = np.ndarray
 State = dict[str, Array]
@@ -664,6 +665,28 @@ def _model_for(spec: OptimizerSpec) -> type[BaseModel]:
 
 
 HYPERPARAMETER_MODELS: dict[str, type[BaseModel]] = {oid: _model_for(s) for oid, s in OPTIMIZERS.items()}
+
+
+def check_optimizer(value: str) -> str:
+    """A pydantic validator: the id must be in the registry; the error lists the known ids."""
+    if value not in OPTIMIZERS:
+        raise PydanticCustomError(
+            "unknown_optimizer",
+            "unknown optimizer '{id}'; known: {known}",
+            {"id": str(value)[:60], "known": ", ".join(OPTIMIZERS)},
+        )
+    return value
+
+
+def check_hyperparameters(optimizer_id: str | None, value: Any, partial: bool = False) -> dict[str, Any]:
+    """Validate against the optimizer's own model (names, types, ranges); fill in torch's defaults
+    (``partial``: return only the names given)."""
+    model = HYPERPARAMETER_MODELS.get(optimizer_id or "")
+    if model is None:  # the optimizer id itself was refused; that error names the field
+        return value if isinstance(value, dict) else {}
+    validated = model.model_validate(value)
+    fields = validated.model_fields_set if partial else type(validated).model_fields
+    return {name: getattr(validated, name) for name in fields}
 
 
 # --- the update explained: derived terms for the breakdown view ------------------------------------
