@@ -24,14 +24,17 @@ $(VENV)/.installed: pyproject.toml | $(PY)
 
 $(VENV)/.test-installed: $(VENV)/.installed pyproject.toml
 	$(PIP) install --quiet -e ".[test]"
-	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
-		&& echo "installing nginx for the proxy tests (apt-get)" && apt-get update -qq \
-		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; } || true
-	@if [ ! -x "$(CHROMIUM)" ]; then \
+	@# Debian packages the tests use: Chromium (browser tests), nginx (the proxy test), a CJK font (Chinese
+	@# screenshots). Installed when missing and when we may (root with apt); else Playwright's own Chromium.
+	@missing=""; \
+	[ -x "$(CHROMIUM)" ] || missing="$$missing chromium"; \
+	command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
+	[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing="$$missing fonts-wqy-microhei"; \
+	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			echo "installing Chromium for the browser tests (apt-get)"; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-		else \
+			echo "installing$$missing (apt-get)"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+		elif [ ! -x "$(CHROMIUM)" ]; then \
 			echo "no $(CHROMIUM): trying playwright's own Chromium"; $(PY) -m playwright install chromium; \
 		fi; \
 	fi

@@ -7,6 +7,7 @@ documented in the README's configuration table.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -68,6 +69,12 @@ class Settings(BaseSettings):
         100_000, ge=100, description="steps a session runs before it pauses itself (the page keeps the trail)"
     )
     ws_max_message_bytes: int = Field(65_536, ge=1024, description="largest WebSocket message accepted")
+    max_trainings: int = Field(
+        4, ge=1, le=64, description="CNN trainings stepping at once; the rest wait in line (2 cores: ~2 each)"
+    )
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        "auto", description="where CNNs train: auto takes CUDA when torch sees a GPU, else the CPU"
+    )
     ws_messages_per_second: float = Field(
         60.0,
         gt=0,

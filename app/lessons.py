@@ -175,9 +175,7 @@ def chain_lesson(req: ChainRequest) -> ChainLesson:
         "r": "y − t",
         "L": "L = (y − t)²",
     }
-    nodes = [
-        GraphNode(id=k, label=labels[k], value=_f(v), grad=float(grads[k])) for k, v in values.items()
-    ]
+    nodes = [GraphNode(id=k, label=labels[k], value=_f(v), grad=float(grads[k])) for k, v in values.items()]
     # Local derivatives, each the textbook rule for its operation at these values.
     local = {
         ("r", "L"): 2 * _f(r),

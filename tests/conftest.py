@@ -35,8 +35,15 @@ class ServerThread:
             self.port = s.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.app = create_app(settings)
+        # No keepalive pings: they draw from the global `random` in a background thread, which hypothesis
+        # (test_fuzz.py) rightly reports when it happens while it draws an example.
         config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_level="warning", ws_max_size=65536
+            self.app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            ws_max_size=65536,
+            ws_ping_interval=None,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

@@ -38,8 +38,11 @@ def assert_error(response, status: int, code: str, field: str | None = None) -> 
 class Client:
     """A socket client that checks every message against the protocol's models and strict JSON."""
 
-    def __init__(self, url: str, query: str = "", **kwargs):
-        self.ws = connect(url.replace("http", "ws") + "/ws" + query, open_timeout=10, legacy=True, **kwargs)
+    def __init__(self, url: str, query: str = "", path: str = "/ws", schema: Any = SERVER_MESSAGE, **kwargs):
+        self.schema = schema
+        # No keepalive pings: a background thread drawing from the global `random` (see ServerThread).
+        kwargs.setdefault("ping_interval", None)
+        self.ws = connect(url.replace("http", "ws") + path + query, open_timeout=10, legacy=True, **kwargs)
         self.hello = self.recv()
         assert self.hello["type"] in ("hello", "error")
 
@@ -49,7 +52,7 @@ class Client:
     def recv(self, timeout: float = 5.0) -> dict:
         text = self.ws.recv(timeout=timeout)
         message = strict_json(text)
-        SERVER_MESSAGE.validate_python(message)  # every message matches its model
+        self.schema.validate_python(message)  # every message matches its model
         return message
 
     def until(self, kind: str, timeout: float = 5.0, ref: str | None = None) -> tuple[dict, list[dict]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -12,9 +13,12 @@ from fastapi.responses import JSONResponse
 
 from app.config import Settings
 from app.errors import AppError
+from app.sessions.cnn import CnnSession
+from app.sessions.core import SessionCore
 from app.sessions.live import LiveSession
 from app.sessions.protocol import ErrorFrame, json_schema
 from app.sessions.registry import SessionRegistry
+from app.sessions.session import Session
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -46,9 +50,8 @@ def _int(text: str | None) -> int | None:
         return None
 
 
-@router.websocket("/ws")
-async def live_socket(ws: WebSocket) -> None:
-    """/ws, or /ws?resume=<token>&seq=<last frame seq received> to take a detached session back."""
+async def serve(ws: WebSocket, make: Callable[[Settings, SessionRegistry], SessionCore]) -> None:
+    """One socket, one live session of the kind ``make`` builds (or a detached one it resumes)."""
     settings: Settings = ws.app.state.settings
     registry: SessionRegistry = ws.app.state.sessions
     if not origin_allowed(ws, settings):
@@ -66,7 +69,9 @@ async def live_socket(ws: WebSocket) -> None:
             await ws.send_text(ErrorFrame(error=exc.body).model_dump_json())
             await ws.close(code=1013, reason=exc.body.code)  # 1013: try again later
             return
-    live = LiveSession(settings, registry.metrics, session, frame_rate=registry.frame_rate)
+    live = LiveSession(
+        settings, registry.metrics, session or make(settings, registry), frame_rate=registry.frame_rate
+    )
     registry.attach(live, client)
     live.hello(resumed=session is not None)
     if session is not None:
@@ -94,3 +99,15 @@ async def live_socket(ws: WebSocket) -> None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         registry.detach(live, keep=not registry.stopping)
+
+
+@router.websocket("/ws")
+async def surfaces_socket(ws: WebSocket) -> None:
+    """A 2-D race; /ws?resume=<token>&seq=<last frame seq received> takes a detached one back."""
+    await serve(ws, lambda settings, registry: Session(settings))
+
+
+@router.websocket("/ws/cnn")
+async def cnn_socket(ws: WebSocket) -> None:
+    """A CNN training; resumes like /ws."""
+    await serve(ws, lambda settings, registry: CnnSession(settings, registry.trainings))

@@ -20,9 +20,9 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import orjson
 from anyio import to_thread
 from pydantic import BaseModel, ValidationError
@@ -30,15 +30,26 @@ from pydantic import BaseModel, ValidationError
 from app.config import Settings
 from app.errors import AppError, from_validation_error
 from app.metrics import Metrics
-from app.sessions.protocol import CLIENT_MESSAGE, Diverged, ErrorFrame, Hello, Limits, Notice, Step
+from app.sessions.core import SessionCore
+from app.sessions.protocol import ErrorFrame, Hello, Limits, Notice, Step
 from app.sessions.session import Session
 
 log = logging.getLogger(__name__)
 
 INLINE_BUDGET = 0.002  # s: slices expected to be shorter than this run on the event loop itself
 SLICE_SHARE = 0.8  # of the frame interval spent computing at most, the rest left for sending
-_ARRAYS = ("points", "losses", "gradients", "deltas")
-_GROUPS = ("state", "terms", "extras")
+
+
+Merge = Callable[[dict[str, Any], dict[str, Any]], "dict[str, Any] | None"]
+
+
+@dataclass
+class _Item:
+    kind: str  # "text": ready to send; "frame": a payload, numbered and serialized when sent
+    body: Any
+    queued: float  # when it was queued (frame lag)
+    merged: int = 1  # frames it holds
+    steps: int = 0  # steps it holds
 
 
 class Outbox:
@@ -46,75 +57,45 @@ class Outbox:
 
     def __init__(self, max_steps: int):
         self.max_steps = max_steps  # runner-steps waiting, beyond which put_frame waits
-        self.items: deque[tuple[str, Any, float, int]] = deque()  # (kind, payload or text, queued at, merged)
+        self.items: deque[_Item] = deque()
         self.waiting_steps = 0
         self._ready = asyncio.Event()
         self._space = asyncio.Event()
         self._space.set()
 
     def put(self, text: str) -> None:
-        self.items.append(("text", text, time.monotonic(), 1))
+        self.items.append(_Item("text", text, time.monotonic()))
         self._ready.set()
 
-    async def put_frame(self, payload: dict[str, Any]) -> None:
-        steps = sum(len(r["points"]) for r in payload["runners"])
-        if self.items and self.items[-1][0] == "frame" and _mergeable(self.items[-1][1], payload):
-            kind, old, queued, merged = self.items.pop()
-            self.items.append(("frame", _merge(old, payload), queued, merged + 1))
+    async def put_frame(self, payload: dict[str, Any], steps: int, merge: Merge) -> None:
+        """Queue a frame of ``steps`` steps; ``merge`` joins it to a frame still waiting, if it can."""
+        last = self.items[-1] if self.items else None
+        joined = merge(last.body, payload) if last is not None and last.kind == "frame" else None
+        if joined is not None:
+            last.body, last.merged, last.steps = joined, last.merged + 1, last.steps + steps
         else:
-            self.items.append(("frame", payload, time.monotonic(), 1))
+            self.items.append(_Item("frame", payload, time.monotonic(), 1, steps))
         self.waiting_steps += steps
         self._ready.set()
         while self.waiting_steps > self.max_steps:
             self._space.clear()
             await self._space.wait()
 
-    async def get(self) -> tuple[str, Any, float, int]:
+    async def get(self) -> _Item:
         while not self.items:
             self._ready.clear()
             await self._ready.wait()
         item = self.items.popleft()
-        if item[0] == "frame":
-            self.waiting_steps -= sum(len(r["points"]) for r in item[1]["runners"])
-            if self.waiting_steps <= self.max_steps:
-                self._space.set()
+        self.waiting_steps -= item.steps
+        if self.waiting_steps <= self.max_steps:
+            self._space.set()
         return item
 
 
-def _mergeable(old: dict[str, Any], new: dict[str, Any]) -> bool:
-    """Frames merge when every runner of the newer one continues the older one's steps with the same
-    hyperparameters (a reset, a new start or a changed setting starts a new frame)."""
-    before = {r["id"]: r for r in old["runners"]}
-    for r in new["runners"]:
-        prev = before.get(r["id"])
-        if prev is None or prev["hp_version"] != r["hp_version"]:
-            return False
-        if prev["first_step"] + len(prev["points"]) != r["first_step"]:
-            return False
-    return len(new["runners"]) == len(old["runners"])
-
-
-def _merge(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    latest = {r["id"]: r for r in new["runners"]}
-    runners = []
-    for r in old["runners"]:
-        n = latest[r["id"]]
-        merged = dict(n)
-        merged["first_step"] = r["first_step"]
-        for key in _ARRAYS:
-            merged[key] = np.concatenate([r[key], n[key]])
-        for group in _GROUPS:
-            if group in r:
-                merged[group] = {
-                    k: np.concatenate([r[group][k], n[group][k]]) for k in r[group] if k in n[group]
-                }
-        runners.append(merged)
-    return {"type": "frame", "runners": runners}
-
-
 def frame_text(payload: dict[str, Any], seq: int, merged: int) -> str:
-    # NumPy arrays go straight to JSON; orjson writes NaN and ±Infinity as null.
-    frame = {"type": "frame", "seq": seq, "coalesced": merged, "runners": payload["runners"]}
+    """A frame payload (its "type" and body; NumPy arrays and dataclasses welcome) as JSON text. orjson
+    writes NaN and ±Infinity as null."""
+    frame = {**payload, "seq": seq, "coalesced": merged}
     return orjson.dumps(frame, option=orjson.OPT_SERIALIZE_NUMPY).decode()
 
 
@@ -123,7 +104,7 @@ class LiveSession:
         self,
         settings: Settings,
         metrics: Metrics | None = None,
-        session: Session | None = None,
+        session: SessionCore | None = None,
         frame_rate: Callable[[], float] | None = None,
     ):
         self.settings = settings
@@ -144,9 +125,21 @@ class LiveSession:
         self._limited_at = 0.0
         self.closed = False
         self.task: asyncio.Task | None = None  # the frame loop, set by whoever runs it
+        loop = asyncio.get_running_loop()
+        self.session.notify = lambda cause: loop.call_soon_threadsafe(self._notified, cause)
 
-    def post(self, message: BaseModel) -> None:
-        self.outbox.put(message.model_dump_json())
+    def _notified(self, cause: str) -> None:
+        """The session changed by itself (e.g. it got a training slot): tell the page, wake the loop."""
+        if self.session.started and not self.closed:
+            self.post(self.session.state(cause))
+            self._wake.set()
+
+    def post(self, message: BaseModel | dict[str, Any]) -> None:
+        """Queue a message: a pydantic model, or a plain dict of dataclasses and arrays (orjson)."""
+        if isinstance(message, BaseModel):
+            self.outbox.put(message.model_dump_json())
+        else:
+            self.outbox.put(orjson.dumps(message, option=orjson.OPT_SERIALIZE_NUMPY).decode())
 
     def hello(self, resumed: bool = False) -> None:
         s = self.settings
@@ -187,7 +180,8 @@ class LiveSession:
                 )
             for _, text in missed:
                 self.outbox.put(text)
-        if s.engine is not None:
+        s.resumed()
+        if s.started:
             self.post(s.state("resume"))
         self._wake.set()
 
@@ -224,7 +218,7 @@ class LiveSession:
             self.error(AppError(413, "message_too_large", f"messages are limited to {limit} bytes"))
             return
         try:
-            msg = CLIENT_MESSAGE.validate_json(text)
+            msg = self.session.messages.validate_json(text)
         except ValidationError as exc:
             self.error(from_validation_error(exc, drop=()), _ref_of(text))
             return
@@ -246,6 +240,8 @@ class LiveSession:
             )
             return
         self.post(state)
+        for extra in self.session.after(msg):
+            self.post(extra)
         self._wake.set()
 
     def reject_binary(self) -> None:
@@ -257,19 +253,19 @@ class LiveSession:
         """Write the outbox to the socket, numbering frames as they go and keeping them for replay."""
         s = self.session
         while True:
-            kind, item, queued, merged = await self.outbox.get()
-            if kind == "frame":
+            item = await self.outbox.get()
+            if item.kind == "frame":
                 seq = s.frame_seq
                 s.frame_seq += 1
-                text = frame_text(item, seq, merged)
+                text = frame_text(item.body, seq, item.merged)
                 s.remember(seq, text, self.settings.replay_bytes)
                 self.metrics.frames.inc()
-                if merged > 1:
-                    self.metrics.coalesced.inc(merged - 1)
-                self.metrics.frame_lag.observe(time.monotonic() - queued)
+                if item.merged > 1:
+                    self.metrics.coalesced.inc(item.merged - 1)
+                self.metrics.frame_lag.observe(time.monotonic() - item.queued)
                 await send(text)
             else:
-                await send(item)
+                await send(item.body)
 
     # --- the frame loop ------------------------------------------------------------------------------------
 
@@ -277,7 +273,7 @@ class LiveSession:
         while not self.closed:
             interval = 1.0 / self.frame_rate()
             s = self.session
-            if s.engine is not None and s.playing and not s.runnable:
+            if s.started and s.playing and not s.runnable and not s.waiting:
                 s.playing = False  # every runner has stopped: say so instead of spinning
                 self.post(s.state("all_stopped"))
             if not (s.runnable and (s.playing or s.pending_steps)):
@@ -298,7 +294,7 @@ class LiveSession:
                 self.post(s.state("error"))
                 continue
             if payload is not None:
-                await self.outbox.put_frame(payload)
+                await self.outbox.put_frame(payload, steps_in(payload), s.merge)
             for event in events:
                 self.post(event)
             if notice is not None:
@@ -330,10 +326,10 @@ class LiveSession:
             self._credit -= ticks
         return max(0, min(ticks, self.settings.max_history - s.max_step))
 
-    async def _compute(self, ticks: int) -> tuple[dict[str, Any] | None, list[BaseModel], Notice | None]:
+    async def _compute(self, ticks: int) -> tuple[dict[str, Any] | None, list[Any], Notice | None]:
         s = self.session
 
-        def work() -> tuple[tuple[dict[str, Any] | None, list[Diverged]], float]:
+        def work() -> tuple[tuple[dict[str, Any] | None, list[Any]], float]:
             began = time.thread_time()  # CPU time: waiting for the GIL under load is not the tick's cost
             return s.advance(ticks), time.thread_time() - began
 
@@ -346,7 +342,7 @@ class LiveSession:
             self._tick_cost = 0.7 * self._tick_cost + 0.3 * per_tick
         self._measure = True
         if payload is not None:
-            self.metrics.steps.inc(sum(len(r["points"]) for r in payload["runners"]))
+            self.metrics.steps.inc(steps_in(payload))
         notice = None
         if s.max_step >= self.settings.max_history and s.playing:
             s.playing = False
@@ -360,6 +356,13 @@ class LiveSession:
         """Stop the loop; the run's memory goes with this object when the socket handler lets go of it."""
         self.closed = True
         self._wake.set()
+
+
+def steps_in(payload: dict[str, Any]) -> int:
+    """Steps a frame holds: runner-steps of a race, training steps of a CNN frame."""
+    if "runners" in payload:
+        return sum(len(r["points"]) for r in payload["runners"])
+    return len(payload.get("steps", ()))
 
 
 def _ref_of(text: str) -> str | None:

@@ -365,9 +365,15 @@ SERVER_MESSAGE = TypeAdapter(ServerMessage)
 
 
 def json_schema() -> dict[str, Any]:
-    """Both directions' JSON Schema, generated from the models."""
+    """Both directions' JSON Schema of both sockets, generated from the models."""
+    from app.sessions.cnn_protocol import CNN_CLIENT_MESSAGE, CNN_SERVER_MESSAGE
+
     return {
         "protocol": PROTOCOL_VERSION,
         "client_to_server": CLIENT_MESSAGE.json_schema(),
         "server_to_client": SERVER_MESSAGE.json_schema(mode="serialization"),
+        "cnn": {
+            "client_to_server": CNN_CLIENT_MESSAGE.json_schema(),
+            "server_to_client": CNN_SERVER_MESSAGE.json_schema(mode="serialization"),
+        },
     }

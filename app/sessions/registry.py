@@ -10,14 +10,15 @@ from dataclasses import dataclass
 from app.config import Settings
 from app.errors import AppError
 from app.metrics import Metrics
+from app.sessions.cnn import TrainingSlots
+from app.sessions.core import SessionCore
 from app.sessions.live import LiveSession
 from app.sessions.protocol import Notice
-from app.sessions.session import Session
 
 
 @dataclass
 class Detached:
-    session: Session
+    session: SessionCore
     client: str
     since: float
 
@@ -30,6 +31,9 @@ class SessionRegistry:
         self.clients: dict[str, str] = {}  # session id -> client address
         self.detached: dict[str, Detached] = {}  # resume token -> session waiting for its page
         self.stopping = False  # the server is shutting down: nothing to keep for later
+        self.trainings = TrainingSlots(settings.max_trainings)
+        metrics.watch(metrics.trainings.labels("running"), lambda: len(self.trainings.holders))
+        metrics.watch(metrics.trainings.labels("queued"), lambda: self.trainings.queued)
         metrics.watch(metrics.sessions.labels("attached"), lambda: len(self.attached))
         metrics.watch(metrics.sessions.labels("detached"), lambda: len(self.detached))
         metrics.watch(
@@ -43,13 +47,14 @@ class SessionRegistry:
         """Forget detached sessions whose page did not come back in time."""
         deadline = time.monotonic() - self.settings.session_ttl
         for token in [t for t, d in self.detached.items() if d.since < deadline]:
-            del self.detached[token]
+            self.detached.pop(token).session.closed()
 
     def admit(self, client: str) -> None:
         """Raise when one more session would pass a limit. Detached sessions make room: the oldest goes."""
         self.purge()
         while len(self.attached) + len(self.detached) >= self.settings.max_sessions and self.detached:
-            del self.detached[min(self.detached, key=lambda t: self.detached[t].since)]
+            oldest = min(self.detached, key=lambda t: self.detached[t].since)
+            self.detached.pop(oldest).session.closed()
         if len(self.attached) >= self.settings.max_sessions:
             raise AppError(
                 503, "too_many_sessions", "the server is at its session limit; try again in a minute"
@@ -60,7 +65,7 @@ class SessionRegistry:
                 429, "too_many_sessions", f"at most {limit} sessions from one address; close some tabs"
             )
 
-    def take(self, token: str) -> Session | None:
+    def take(self, token: str) -> SessionCore | None:
         """The detached session with this resume token, now claimed (None if unknown or expired)."""
         self.purge()
         detached = self.detached.pop(token, None)
@@ -88,5 +93,8 @@ class SessionRegistry:
         """The socket is gone: keep the session for its page to resume (if it ran anything), else drop it."""
         self.attached.pop(live.session.id, None)
         client = self.clients.pop(live.session.id, "")
-        if keep and live.session.engine is not None and self.settings.session_ttl > 0:
+        if keep and live.session.started and self.settings.session_ttl > 0:
+            live.session.detached()
             self.detached[live.session.resume_token] = Detached(live.session, client, time.monotonic())
+        else:
+            live.session.closed()

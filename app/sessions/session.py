@@ -6,9 +6,6 @@ AppError), ``advance`` steps the engine and packs what happened into a frame. li
 
 from __future__ import annotations
 
-import secrets
-import uuid
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +20,9 @@ from app.descent.runs import objective
 from app.descent.surfaces import Surface
 from app.errors import AppError, from_validation_error
 from app.schemas import resolve_problem, resolve_surface
+from app.sessions.core import SessionCore
 from app.sessions.protocol import (
+    CLIENT_MESSAGE,
     AddRunner,
     BatchSpec,
     DataInfo,
@@ -70,23 +69,23 @@ def divergence_message(step: int, reason: str, lr: float | None) -> str:
     return f"diverged at step {step}: {what}; the learning rate{rate} is too large for this curvature"
 
 
-class Session:
+class Session(SessionCore):
+    """A 2-D race: a surface, or a data problem, and the runners descending it."""
+
+    messages = CLIENT_MESSAGE
+
     def __init__(self, settings: Settings):
-        self.settings = settings
-        self.id = uuid.uuid4().hex[:12]
-        self.resume_token = secrets.token_urlsafe(24)  # lets the same page, and only it, come back
-        self.replay: deque[tuple[int, str]] = deque()  # (seq, text) of the last frames sent
-        self._replay_bytes = 0
+        super().__init__(settings)
         self.engine: Engine | None = None
         self.surface: Surface | None = None
         self.problem: DataProblem | None = None  # set when the surface is a data problem
         self.meta: dict[str, RunnerMeta] = {}
         self.order: list[str] = []  # runner ids in the page's order
-        self.playing = False
-        self.speed = 30.0
         self.seed = 0
-        self.frame_seq = 0
-        self.pending_steps = 0  # single steps asked for while paused
+
+    @property
+    def started(self) -> bool:
+        return self.engine is not None
 
     # --- commands --------------------------------------------------------------------------------------
 
@@ -243,13 +242,6 @@ class Session:
     def runnable(self) -> bool:
         return self.engine is not None and self.engine.running_count > 0
 
-    def remember(self, seq: int, text: str, max_bytes: int) -> None:
-        """Keep a sent frame for replay to a page that reconnects; the oldest go first past max_bytes."""
-        self.replay.append((seq, text))
-        self._replay_bytes += len(text)
-        while self._replay_bytes > max_bytes and len(self.replay) > 1:
-            self._replay_bytes -= len(self.replay.popleft()[1])
-
     def advance(self, ticks: int) -> tuple[dict[str, Any] | None, list[Diverged]]:
         """Step every running runner ``ticks`` times; return the frame's runners (NumPy arrays, shaped as
         protocol.RunnerFrame; the sender numbers and serializes it) and any divergences."""
@@ -308,6 +300,32 @@ class Session:
     @property
     def max_step(self) -> int:
         return max((self.engine.runners[rid].step for rid in self.order), default=0) if self.engine else 0
+
+    # --- slow sockets ---------------------------------------------------------------------------------------
+
+    def merge(self, old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any] | None:
+        """Frames merge when every runner of the newer one continues the older one's steps with the same
+        hyperparameters (a reset, a new start or a changed setting starts a new frame)."""
+        before = {r["id"]: r for r in old["runners"]}
+        if len(new["runners"]) != len(old["runners"]):
+            return None
+        for r in new["runners"]:
+            prev = before.get(r["id"])
+            if prev is None or prev["hp_version"] != r["hp_version"]:
+                return None
+            if prev["first_step"] + len(prev["points"]) != r["first_step"]:
+                return None
+        runners = []
+        for r in new["runners"]:
+            prev = before[r["id"]]
+            merged = dict(r, first_step=prev["first_step"])
+            for key in ("points", "losses", "gradients", "deltas"):
+                merged[key] = np.concatenate([prev[key], r[key]])
+            for group in ("state", "terms", "extras"):
+                if group in r:
+                    merged[group] = {k: np.concatenate([prev[group][k], v]) for k, v in r[group].items()}
+            runners.append(merged)
+        return {"type": "frame", "runners": runners}
 
     # --- views ------------------------------------------------------------------------------------------
 

@@ -202,7 +202,7 @@ def test_sigterm_tells_open_pages_the_server_restarts():
         deadline = time.monotonic() + 30
         while True:
             try:
-                ws = connect(f"ws://127.0.0.1:{port}/ws", open_timeout=2)
+                ws = connect(f"ws://127.0.0.1:{port}/ws", open_timeout=2, ping_interval=None)
                 break
             except OSError:
                 if time.monotonic() > deadline:

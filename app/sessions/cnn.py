@@ -1,0 +1,257 @@
+"""A CNN training as a live session: one Trainer, driven by cnn_* commands, stepped by live.py.
+
+Trainings share the server's cores, so a server-wide number of training slots (GDVIZ_MAX_TRAININGS) caps
+how many run at once; a session that plays without a slot waits in line and its page shows its place.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from pydantic import ValidationError
+
+from app.cnn.trainer import Trainer
+from app.config import Settings
+from app.errors import AppError, from_validation_error
+from app.sessions.cnn_protocol import (
+    CNN_CLIENT_MESSAGE,
+    CnnModel,
+    CnnReset,
+    CnnSnapshotRequest,
+    CnnStart,
+    CnnState,
+    CnnUpdate,
+)
+from app.sessions.core import SessionCore
+from app.sessions.protocol import Pause, Play, SetSpeed, Step
+
+SNAPSHOT_EVERY = 0.5  # s between automatic snapshots while training
+
+
+class TrainingSlots:
+    """At most ``capacity`` trainings step at once; the others wait in line, first come first served.
+    Sessions release slots from worker threads too, hence the lock."""
+
+    def __init__(self, capacity: int):
+        self.capacity = capacity
+        self.holders: set[str] = set()
+        self.line: list[CnnSession] = []
+        self._lock = threading.Lock()
+
+    def request(self, session: CnnSession) -> bool:
+        with self._lock:
+            if session.id in self.holders:
+                return True
+            if len(self.holders) < self.capacity and not self.line:
+                self.holders.add(session.id)
+                return True
+            if session not in self.line:
+                self.line.append(session)
+            return False
+
+    def release(self, session: CnnSession) -> None:
+        with self._lock:
+            if session.id not in self.holders and session not in self.line:
+                return
+            self.holders.discard(session.id)
+            if session in self.line:
+                self.line.remove(session)
+            granted = []
+            while self.line and len(self.holders) < self.capacity:
+                nxt = self.line.pop(0)
+                self.holders.add(nxt.id)
+                granted.append(nxt)
+            moved = list(self.line)
+        for nxt in granted:
+            nxt.granted()
+        for waiting in moved:
+            waiting.moved()
+
+    def position(self, session: CnnSession) -> int | None:
+        with self._lock:
+            return self.line.index(session) + 1 if session in self.line else None
+
+    def holds(self, session: CnnSession) -> bool:
+        return session.id in self.holders
+
+    @property
+    def queued(self) -> int:
+        return len(self.line)
+
+
+class CnnSession(SessionCore):
+    messages = CNN_CLIENT_MESSAGE
+
+    def __init__(self, settings: Settings, slots: TrainingSlots):
+        super().__init__(settings)
+        self.slots = slots
+        self.trainer: Trainer | None = None
+        self.speed = 100.0
+        self._snapshot_due = False
+        self._last_snapshot = 0.0
+
+    @property
+    def started(self) -> bool:
+        return self.trainer is not None
+
+    @property
+    def runnable(self) -> bool:
+        return self.trainer is not None and not self.trainer.diverged and self.slots.holds(self)
+
+    @property
+    def waiting(self) -> bool:
+        return (
+            self.trainer is not None
+            and (self.playing or self.pending_steps > 0)
+            and not self.slots.holds(self)
+        )
+
+    @property
+    def max_step(self) -> int:
+        return self.trainer.step_count if self.trainer is not None else 0
+
+    # --- commands --------------------------------------------------------------------------------------
+
+    def apply(self, msg: Any) -> CnnState:
+        if isinstance(msg, CnnStart):
+            self.trainer = Trainer(msg.model, msg.trainer)
+            self.playing, self.speed, self.pending_steps = msg.playing, msg.speed, 0
+            self._snapshot_due = True
+        elif self.trainer is None:
+            raise AppError(409, "no_run", "no training yet: send a 'cnn_start' message first")
+        elif isinstance(msg, CnnUpdate):
+            self._update(msg)
+        elif isinstance(msg, CnnModel):
+            self.trainer = Trainer(msg.model, self.trainer.config)
+            self._snapshot_due = True
+        elif isinstance(msg, CnnReset):
+            self.trainer.reset(msg.seed)
+            self._snapshot_due = True
+        elif isinstance(msg, CnnSnapshotRequest):
+            self._snapshot_due = True
+        elif isinstance(msg, Play):
+            self.playing = True
+        elif isinstance(msg, Pause):
+            self.playing = False
+        elif isinstance(msg, SetSpeed):
+            self.speed = msg.speed
+        elif isinstance(msg, Step):
+            self.playing = False
+            self.pending_steps += msg.count
+        self._claim()
+        return self.state(msg.type, msg.ref)
+
+    def _update(self, msg: CnnUpdate) -> None:
+        t = self.trainer
+        try:
+            if msg.optimizer is not None and msg.optimizer != t.config.optimizer:
+                # Names the two optimizers share (lr, weight_decay...) carry over.
+                shared = _shared(msg.optimizer, t.config.hyperparameters)
+                t.set_optimizer(msg.optimizer, {**shared, **msg.hyperparameters})
+            elif msg.hyperparameters:
+                t.set_hyperparameters(msg.hyperparameters)
+            if msg.batch_size is not None:
+                t.set_batch_size(msg.batch_size)
+            if msg.schedule is not None:
+                t.set_schedule(msg.schedule)
+            if "eval_every" in msg.model_fields_set:
+                t.set_eval_every(msg.eval_every)
+        except ValidationError as exc:
+            raise from_validation_error(exc, drop=()) from None
+
+    def _claim(self) -> None:
+        """Hold a training slot while there is training to do; give it back otherwise."""
+        if self.trainer is not None and (self.playing or self.pending_steps) and not self.trainer.diverged:
+            self.slots.request(self)
+        else:
+            self.slots.release(self)
+
+    def granted(self) -> None:
+        if self.notify is not None:
+            self.notify("slot")
+
+    def moved(self) -> None:
+        if self.notify is not None:
+            self.notify("queue")
+
+    def after(self, msg: Any) -> list[Any]:
+        """A snapshot asked for, or due after a new model or a reset, is sent at once when nothing steps."""
+        if self.runnable and (self.playing or self.pending_steps):
+            return []  # the next slice sends it
+        snapshot = self.snapshot_now()
+        return [snapshot] if snapshot is not None else []
+
+    def detached(self) -> None:
+        self.slots.release(self)
+
+    def resumed(self) -> None:
+        self._claim()
+
+    def closed(self) -> None:
+        self.slots.release(self)
+
+    # --- stepping ----------------------------------------------------------------------------------------
+
+    def advance(self, ticks: int) -> tuple[dict[str, Any] | None, list[Any]]:
+        """``ticks`` optimizer steps, each measured; a snapshot when one is due; a stop on divergence."""
+        t = self.trainer
+        steps = []
+        for _ in range(ticks):
+            report = t.step()
+            steps.append(report)
+            if report.diverged:
+                break
+        events: list[Any] = []
+        now = time.monotonic()
+        if self._snapshot_due or now - self._last_snapshot >= SNAPSHOT_EVERY:
+            events.append({"type": "cnn_snapshot", "report": t.snapshot()})
+            self._snapshot_due, self._last_snapshot = False, now
+        if t.diverged:
+            self.playing, self.pending_steps = False, 0
+            self.slots.release(self)
+            events.append(self.state("diverged"))
+        elif not (self.playing or self.pending_steps):
+            self.slots.release(self)
+        return ({"type": "cnn_frame", "steps": steps} if steps else None), events
+
+    def snapshot_now(self) -> dict[str, Any] | None:
+        """The snapshot a paused page asked for (no step to wait for)."""
+        if self.trainer is None or not self._snapshot_due:
+            return None
+        self._snapshot_due, self._last_snapshot = False, time.monotonic()
+        return {"type": "cnn_snapshot", "report": self.trainer.snapshot()}
+
+    def merge(self, old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any] | None:
+        """Waiting frames join when their steps follow on (a reset starts a new frame)."""
+        if old["steps"] and new["steps"] and old["steps"][-1].step + 1 == new["steps"][0].step:
+            return {"type": "cnn_frame", "steps": old["steps"] + new["steps"]}
+        return None
+
+    # --- views -------------------------------------------------------------------------------------------
+
+    def state(self, cause: str, ref: str | None = None) -> CnnState:
+        t = self.trainer
+        return CnnState(
+            ref=ref,
+            cause=cause,
+            model=t.model_config,
+            trainer=t.config,
+            layers=t.describe(),
+            parameter_count=t.parameter_count(),
+            step=t.step_count,
+            epoch=t.epoch,
+            lr=t.lr,
+            playing=self.playing,
+            speed=self.speed,
+            queue_position=self.slots.position(self),
+            diverged=t.diverged,
+        )
+
+
+def _shared(optimizer_id: str, hyperparameters: dict[str, Any]) -> dict[str, Any]:
+    from app.descent.optimizers import get_optimizer
+
+    names = {hp.name for hp in get_optimizer(optimizer_id).hyperparameters}
+    return {k: v for k, v in hyperparameters.items() if k in names}

@@ -1,0 +1,91 @@
+// Export the trajectories from the client store (CSV, JSON) and the picture (PNG via Plotly, with the
+// canvas of paths composited on top in the contour view).
+import { download } from "./dom.js";
+
+const finite = (v) => (Number.isFinite(v) ? v : null);
+const CSV_COLUMNS = ["runner", "optimizer", "step", "x", "y", "loss", "grad_x", "grad_y", "delta_x", "delta_y"];
+
+export function trajectoriesCsv(race, store) {
+  const lines = [CSV_COLUMNS.join(",")];
+  for (const runner of race.runners) {
+    const track = store.track(runner.id);
+    for (let i = 0; i < track.length; i += 1) {
+      const values = [track.x[i], track.y[i], track.loss[i], track.gx[i], track.gy[i], track.dx[i], track.dy[i]];
+      const cells = values.map((v) => (Number.isFinite(v) ? String(v) : ""));
+      lines.push([runner.id, runner.optimizer, track.base + i, ...cells].join(","));
+    }
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+export function trajectoriesJson(race, store, surfaceRef, seed) {
+  const column = (array, n) => Array.from(array.subarray(0, n), finite);
+  const named = (table, n) =>
+    Object.fromEntries(
+      [...table].map(([name, entry]) => {
+        const rows = [];
+        for (let i = 0; i < n; i += 1) rows.push(Array.from(entry.data.subarray(i * entry.width, (i + 1) * entry.width), finite));
+        return [name, rows];
+      }),
+    );
+  return {
+    surface: surfaceRef,
+    seed,
+    runners: race.runners.map((runner) => {
+      const track = store.track(runner.id);
+      const n = track.length;
+      return {
+        id: runner.id,
+        optimizer: runner.optimizer,
+        hyperparameters: runner.hyperparameters,
+        start: runner.start,
+        color: runner.color,
+        first_step: track.base,
+        points: Array.from({ length: n }, (_, i) => [track.x[i], track.y[i]]),
+        losses: column(track.loss, n),
+        gradients: Array.from({ length: n }, (_, i) => [finite(track.gx[i]), finite(track.gy[i])]),
+        deltas: Array.from({ length: n }, (_, i) => [finite(track.dx[i]), finite(track.dy[i])]),
+        hp_versions: Array.from(track.hp.subarray(0, n)),
+        state: named(track.state, n),
+        terms: named(track.terms, n),
+      };
+    }),
+  };
+}
+
+export function downloadCsv(race, store) {
+  download(new Blob([trajectoriesCsv(race, store)], { type: "text/csv" }), "gdviz-trajectories.csv");
+}
+
+export function downloadJson(race, store, surfaceRef, seed) {
+  const text = JSON.stringify(trajectoriesJson(race, store, surfaceRef, seed));
+  download(new Blob([text], { type: "application/json" }), "gdviz-trajectories.json");
+}
+
+function loadImage(url) {
+  return new Promise((resolve, reject) => {
+    const image = new Image();
+    image.onload = () => resolve(image);
+    image.onerror = () => reject(new Error("image failed to load"));
+    image.src = url;
+  });
+}
+
+/** The plot as a PNG: Plotly's picture of plotDiv, then the overlay canvases drawn over it in order. */
+export async function downloadPng(plotDiv, overlays, background) {
+  const width = plotDiv.clientWidth;
+  const height = plotDiv.clientHeight;
+  const scale = 2;
+  const url = await Plotly.toImage(plotDiv, { format: "png", width, height, scale });
+  const image = await loadImage(url);
+  const canvas = document.createElement("canvas");
+  canvas.width = width * scale;
+  canvas.height = height * scale;
+  const ctx = canvas.getContext("2d");
+  ctx.fillStyle = background;
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  ctx.drawImage(image, 0, 0, canvas.width, canvas.height);
+  for (const overlay of overlays) ctx.drawImage(overlay, 0, 0, canvas.width, canvas.height);
+  const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/png"));
+  download(blob, "gdviz.png");
+}

@@ -1,0 +1,104 @@
+// The server's messages into the model, the store and the views; and sending commands.
+import { app, syncUrl, views } from "./app.js";
+import { fmt } from "./dom.js";
+import { t, tOr } from "./i18n.js";
+import { runnerSpec } from "./model.js";
+import { invalidate, renderAll, renderRace, requestDraw, toast, updateMaps } from "./render.js";
+import { CLIENT, SERVER } from "./socket.js";
+
+export function send(type, fields, pending) {
+  const ref = app.socket?.send(type, fields) ?? null;
+  if (ref && pending) app.pending.set(ref, pending);
+  return ref;
+}
+
+export function sendStart() {
+  app.store.clear();
+  for (const runner of app.race.runners) runner.diverged = null;
+  send(CLIENT.START, {
+    surface: app.surfaceRef,
+    runners: app.race.runners.map(runnerSpec),
+    speed: app.speed,
+    playing: app.playing,
+    seed: app.seed,
+  });
+  requestDraw();
+}
+
+export function onMessage(message) {
+  switch (message.type) {
+    case SERVER.HELLO:
+      app.limits = message.limits;
+      app.speed = Math.min(app.speed, message.limits.max_speed);
+      // A resumed session replays the frames this page missed and goes on; a fresh one needs the race.
+      if (!message.resumed) sendStart();
+      renderAll();
+      break;
+    case SERVER.STATE:
+      onState(message);
+      break;
+    case SERVER.FRAME:
+      app.store.appendFrame(message);
+      requestDraw();
+      break;
+    case SERVER.DIVERGED:
+      onDiverged(message);
+      break;
+    case SERVER.NOTICE:
+      toast(tOr(`notice.${message.code}`, message.message), "info");
+      break;
+    case SERVER.ERROR:
+      onError(message);
+      break;
+    default:
+      break;
+  }
+}
+
+export function onState(state) {
+  const race = app.race;
+  const shape = race.runners.map((r) => `${r.id}:${r.optimizer}`).join();
+  race.applyState(state);
+  app.store.sync(state.runners);
+  app.playing = state.playing;
+  app.speed = state.speed;
+  if (state.ref) app.pending.delete(state.ref);
+  if (race.runners.map((r) => `${r.id}:${r.optimizer}`).join() !== shape) renderRace();
+  else views.race.refresh(race);
+  views.transport.render({ playing: app.playing, speed: app.speed, maxSpeed: app.limits.max_speed });
+  views.loss.restyle(race);
+  updateMaps();
+  syncUrl();
+  invalidate();
+  requestDraw();
+}
+
+export function onDiverged(message) {
+  const runner = app.race.byId(message.runner);
+  if (!runner) return;
+  runner.diverged = { step: message.step, reason: message.reason, lr: message.lr };
+  runner.status = "diverged";
+  const index = app.race.runners.indexOf(runner) + 1;
+  const why = t(`diverged.${message.reason}`, { step: message.step, lr: fmt(message.lr ?? runner.hyperparameters.lr, 3) });
+  toast(t("diverged.toast", { n: index, why }), "warning");
+  views.race.renderLegend(app.race);
+  invalidate();
+  requestDraw();
+}
+
+export function onError(message) {
+  toast(message.error.message, "error");
+  const pending = app.pending.get(message.ref);
+  app.pending.delete(message.ref);
+  if (!pending) return;
+  const runner = app.race.byId(pending.id);
+  if (pending.kind === "add" && runner) {
+    app.race.remove(runner.id);
+    app.store.tracks.delete(runner.id);
+    renderRace();
+  } else if (pending.kind === "update" && runner?.confirmed) {
+    runner.optimizer = runner.confirmed.optimizer;
+    runner.hyperparameters = runner.confirmed.hyperparameters;
+    renderRace();
+  }
+}

@@ -1,0 +1,241 @@
+// The runner cards: one per runner, in its colour, with its optimizer and a control for every
+// hyperparameter the optimizer has (from GET /api/optimizers: kind, min/max, log_scale, symbol, meaning):
+// float → slider + number (log slider when log_scale), pair → two sliders, bool → checkbox. The selected
+// card shows them all; the others show the learning rate only. Also the race legend over the plot.
+import { el, fmt } from "../dom.js";
+import { t, tOr } from "../i18n.js";
+
+const round3 = (v) => Number(v.toPrecision(3));
+
+/** Slider geometry for one float hyperparameter (or one half of a pair). */
+export function sliderFor(hp) {
+  const low = hp.min ?? 0;
+  const high = hp.max ?? 1;
+  if (hp.log_scale) {
+    const def = Array.isArray(hp.default) ? hp.default[0] : hp.default;
+    const top = Math.log10(high);
+    const bottom = Math.min(Math.floor(Math.log10(def)) - 3, top - 6);
+    return {
+      min: bottom,
+      max: top,
+      step: 0.01,
+      toSlider: (v) => Math.log10(Math.max(v, 10 ** bottom)),
+      fromSlider: (p) => round3(10 ** p),
+    };
+  }
+  const raw = (high - low) / 1000;
+  const step = 10 ** Math.floor(Math.log10(raw));
+  const decimals = Math.max(0, -Math.floor(Math.log10(step)));
+  return {
+    min: hp.min_exclusive ? low + step : low,
+    max: hp.max_exclusive ? high - step : high,
+    step,
+    toSlider: (v) => v,
+    fromSlider: (p) => Number(p.toFixed(decimals)),
+  };
+}
+
+function meaning(optimizerId, hp) {
+  return tOr(`hp.${optimizerId}.${hp.name}`, tOr(`hp.${hp.name}`, hp.meaning));
+}
+
+export class RaceView {
+  /**
+   * @param {{list: HTMLElement, count: HTMLElement, add: HTMLButtonElement, legend: HTMLElement}} nodes
+   * @param {object} handlers onSelect(id), onOptimizer(id, optimizerId), onHyperparameters(id, partial),
+   *   onRemove(id), onDuplicate(id), onAdd()
+   */
+  constructor(nodes, handlers) {
+    Object.assign(this, nodes);
+    this.handlers = handlers;
+    this.add.addEventListener("click", () => handlers.onAdd());
+  }
+
+  render(race, maxRunners) {
+    this.list.replaceChildren(...race.runners.map((runner, index) => this.card(race, runner, index)));
+    this.count.textContent = t("race.count", { n: race.runners.length, max: maxRunners });
+    this.add.disabled = race.runners.length >= maxRunners;
+    this.renderLegend(race);
+  }
+
+  card(race, runner, index) {
+    const selected = runner === race.current;
+    const spec = race.spec(runner.optimizer);
+    const select = el("select", { className: "runner-optimizer", title: t("race.optimizer_title") });
+    select.setAttribute("aria-label", t("race.optimizer_label", { n: index + 1 }));
+    for (const option of race.optimizers.values()) {
+      const item = el("option", { text: tOr(`optimizer.${option.id}.short`, option.name), attrs: { value: option.id } });
+      item.title = `${tOr(`optimizer.${option.id}.name`, option.name)}: ${tOr(`optimizer.${option.id}.summary`, option.summary)}`;
+      select.append(item);
+    }
+    select.value = runner.optimizer;
+    select.addEventListener("change", () => this.handlers.onOptimizer(runner.id, select.value));
+
+    const pick = el("button", { className: "runner-pick", title: t("race.select_title"), attrs: { type: "button" } }, [
+      el("span", { className: "swatch", attrs: { style: `--runner:${runner.color}` } }),
+      el("span", { className: "runner-number", text: t("race.number", { n: index + 1 }) }),
+    ]);
+    pick.setAttribute("aria-pressed", String(selected));
+    pick.addEventListener("click", () => this.handlers.onSelect(runner.id));
+    const duplicate = el("button", { className: "icon-btn icon-duplicate", title: t("race.duplicate"), attrs: { type: "button" } });
+    duplicate.setAttribute("aria-label", t("race.duplicate"));
+    duplicate.disabled = race.full;
+    duplicate.addEventListener("click", () => this.handlers.onDuplicate(runner.id));
+    const remove = el("button", { className: "icon-btn icon-remove", title: t("race.remove"), attrs: { type: "button" } });
+    remove.setAttribute("aria-label", t("race.remove"));
+    remove.disabled = race.runners.length <= 1;
+    remove.addEventListener("click", () => this.handlers.onRemove(runner.id));
+
+    const params = el("div", { className: "runner-params" });
+    for (const hp of spec.hyperparameters) {
+      if (!selected && hp.name !== "lr") continue;
+      params.append(...this.controls(runner, spec, hp));
+    }
+    const card = el("li", { className: "runner", dataset: { runner: runner.id } }, [
+      el("div", { className: "runner-head" }, [pick, select, duplicate, remove]),
+      selected
+        ? el("p", { className: "runner-rule", text: spec.update_rule, title: tOr(`optimizer.${spec.id}.summary`, spec.summary) })
+        : null,
+      params,
+      el("p", { className: "runner-status", attrs: { role: "status" } }),
+    ]);
+    card.style.setProperty("--runner", runner.color);
+    card.dataset.selected = String(selected);
+    card.addEventListener("click", (event) => {
+      if (!selected && !event.target.closest("button, select, input, label")) this.handlers.onSelect(runner.id);
+    });
+    return card;
+  }
+
+  /** The control rows of one hyperparameter. */
+  controls(runner, spec, hp) {
+    const tip = t("hp.tooltip", { symbol: hp.symbol, name: hp.name, meaning: meaning(spec.id, hp), rule: spec.update_rule });
+    const send = (value) => this.handlers.onHyperparameters(runner.id, { [hp.name]: value });
+    if (hp.kind === "bool") {
+      const box = el("input", { className: "hp-check", attrs: { type: "checkbox" } });
+      box.checked = Boolean(runner.hyperparameters[hp.name]);
+      box.addEventListener("change", () => send(box.checked));
+      return [
+        el("label", { className: "hp hp-bool", title: tip, dataset: { hp: hp.name } }, [
+          box,
+          el("span", { className: "hp-symbol", text: hp.symbol }),
+          el("span", { className: "hp-name", text: hp.name }),
+        ]),
+      ];
+    }
+    if (hp.kind === "pair") {
+      const symbols = hp.symbol.split(/,\s*/);
+      return [0, 1].map((part) =>
+        this.slider(hp, runner.hyperparameters[hp.name][part], symbols[part] ?? `${hp.name}[${part}]`, tip, part, (value) => {
+          const pair = [...runner.hyperparameters[hp.name]];
+          pair[part] = value;
+          send(pair);
+        }),
+      );
+    }
+    return [this.slider(hp, runner.hyperparameters[hp.name], hp.symbol, tip, null, send)];
+  }
+
+  slider(hp, value, symbol, tip, part, send) {
+    const geometry = sliderFor(hp);
+    const label = part === null ? hp.name : `${hp.name}[${part}]`;
+    const range = el("input", {
+      className: "hp-slider",
+      title: tip,
+      attrs: { type: "range", min: geometry.min, max: geometry.max, step: geometry.step },
+    });
+    range.setAttribute("aria-label", t("hp.slider_label", { symbol, name: label }));
+    const number = el("input", {
+      className: "hp-number",
+      title: tip,
+      attrs: { type: "number", step: "any", min: hp.min ?? "", max: hp.max ?? "" },
+    });
+    number.setAttribute("aria-label", t("hp.number_label", { symbol, name: label }));
+    range.value = String(geometry.toSlider(value));
+    number.value = String(value);
+    range.addEventListener("input", () => {
+      const v = geometry.fromSlider(Number(range.value));
+      number.value = String(v);
+      send(v);
+    });
+    number.addEventListener("change", () => {
+      const v = Number(number.value);
+      if (!Number.isFinite(v)) return;
+      range.value = String(geometry.toSlider(v));
+      send(v);
+    });
+    const row = el("div", { className: "hp", title: tip, dataset: { hp: hp.name } }, [
+      el("span", { className: "hp-label" }, [
+        el("span", { className: "hp-symbol", text: symbol }),
+        el("span", { className: "hp-name", text: hp.kind === "pair" ? "" : hp.name }),
+      ]),
+      range,
+      number,
+    ]);
+    if (part !== null) row.dataset.part = String(part);
+    return row;
+  }
+
+  /** Put the model's values into the controls (after a state message), without fighting a drag. */
+  refresh(race) {
+    for (const runner of race.runners) {
+      const card = this.list.querySelector(`[data-runner="${runner.id}"]`);
+      if (!card) continue;
+      const spec = race.spec(runner.optimizer);
+      for (const row of card.querySelectorAll(".hp")) {
+        const hp = spec.hyperparameters.find((h) => h.name === row.dataset.hp);
+        if (!hp) continue;
+        let value = runner.hyperparameters[hp.name];
+        if (hp.kind === "bool") {
+          row.querySelector("input").checked = Boolean(value);
+          continue;
+        }
+        if (hp.kind === "pair") value = value[Number(row.dataset.part)];
+        const [range, number] = row.querySelectorAll("input");
+        if (document.activeElement !== range) range.value = String(sliderFor(hp).toSlider(value));
+        if (document.activeElement !== number) number.value = String(value);
+      }
+    }
+    this.renderLegend(race);
+  }
+
+  /** Each card's status line: the step and loss so far, or why the runner diverged. */
+  status(race, store) {
+    for (const runner of race.runners) {
+      const node = this.list.querySelector(`[data-runner="${runner.id}"] .runner-status`);
+      if (!node) continue;
+      const track = store.track(runner.id);
+      let text;
+      if (runner.diverged) {
+        const d = runner.diverged;
+        text = t(`diverged.${d.reason}`, { step: d.step, lr: fmt(d.lr ?? runner.hyperparameters.lr, 3) });
+      } else if (track.length) {
+        text = t("race.progress", { step: track.lastStep, loss: fmt(track.loss[track.length - 1]) });
+      } else text = t("race.waiting");
+      if (node.textContent !== text) node.textContent = text;
+      node.dataset.kind = runner.diverged ? "diverged" : "";
+    }
+  }
+
+  renderLegend(race) {
+    this.legend.replaceChildren(
+      ...race.runners.map((runner) => {
+        const spec = race.spec(runner.optimizer);
+        const item = el("button", { className: "legend-item", attrs: { type: "button" } }, [
+          el("span", { className: "legend-swatch", attrs: { style: `background:${runner.color}` } }),
+          el("span", {
+            text: t("legend.runner", {
+              optimizer: spec ? tOr(`optimizer.${spec.id}.short`, spec.name) : runner.optimizer,
+              lr: fmt(runner.hyperparameters.lr, 3),
+            }),
+          }),
+        ]);
+        item.title = t("race.select_title");
+        item.dataset.selected = String(runner === race.current);
+        item.dataset.diverged = String(Boolean(runner.diverged));
+        item.addEventListener("click", () => this.handlers.onSelect(runner.id));
+        return item;
+      }),
+    );
+  }
+}

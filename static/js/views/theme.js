@@ -1,0 +1,61 @@
+// What the plots share: colours, fonts, the log colour transform, and Plotly's base layout and config.
+
+// Slate from deep (low J) to pale (high J): quiet enough for the runners' bright colours to stand out.
+export const SURFACE_COLORSCALE = [
+  [0, "#0b1622"],
+  [0.18, "#13293d"],
+  [0.4, "#24476a"],
+  [0.65, "#4f7397"],
+  [0.85, "#8da8c2"],
+  [1, "#dde6ef"],
+];
+
+export const TEXT = "#c9d4df";
+export const MUTED = "#8193a6";
+export const GRID = "rgba(255,255,255,0.07)";
+export const FONT = {
+  family: "system-ui, -apple-system, 'Segoe UI', Roboto, 'Noto Sans', 'PingFang SC', 'Microsoft YaHei', sans-serif",
+  size: 11,
+  color: TEXT,
+};
+
+export const PLOTLY_CONFIG = Object.freeze({
+  displayModeBar: false,
+  displaylogo: false,
+  doubleClick: false,
+  showTips: false,
+  scrollZoom: false,
+});
+
+export function baseLayout(margin) {
+  return {
+    paper_bgcolor: "rgba(0,0,0,0)",
+    plot_bgcolor: "rgba(0,0,0,0)",
+    font: FONT,
+    margin,
+    showlegend: false,
+    hovermode: false,
+  };
+}
+
+export function axis(title, extra = {}) {
+  return {
+    title: { text: title, font: { size: 11, color: MUTED }, standoff: 4 },
+    gridcolor: GRID,
+    zerolinecolor: "rgba(255,255,255,0.15)",
+    linecolor: "rgba(255,255,255,0.15)",
+    tickfont: { size: 10, color: MUTED },
+    ...extra,
+  };
+}
+
+/**
+ * The colour transform the grid API asks for: with scale "log", log10(z − z_min + δ) with
+ * δ = (z_max − z_min)·1e-6; otherwise z. Nulls (f not finite there) stay null: gaps in the plot.
+ */
+export function heightTransform(grid) {
+  if (grid.scale !== "log" || grid.z_min === null || grid.z_max === null) return (z) => z;
+  const delta = (grid.z_max - grid.z_min) * 1e-6 || 1e-12;
+  const low = grid.z_min;
+  return (z) => (z === null || Number.isNaN(z) ? null : Math.log10(Math.max(z - low, 0) + delta));
+}
