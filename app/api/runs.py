@@ -25,9 +25,7 @@ router = APIRouter(prefix="/api", tags=["runs"], responses=ERROR_RESPONSES)
 
 
 def _bound(x_range: tuple[float, float], y_range: tuple[float, float]) -> float:
-    """Divergence bound: the configured one, or far beyond the domain when the domain itself is large."""
-    span = max(x_range[1] - x_range[0], y_range[1] - y_range[0], abs(x_range[0]), abs(y_range[1]))
-    return max(get_settings().divergence_bound, 1e3 * span)
+    return runs.divergence_bound(x_range, y_range, get_settings().divergence_bound)
 
 
 def _nullable(values: np.ndarray) -> list:

@@ -17,6 +17,14 @@ from app.descent.optimizers import get_optimizer
 from app.descent.surfaces import Surface
 
 
+def divergence_bound(x_range: Sequence[float], y_range: Sequence[float], configured: float) -> float:
+    """|θᵢ| beyond which a runner has diverged: the configured bound, or 1 000 times the domain when the
+    domain itself is that large."""
+    (x0, x1), (y0, y1) = x_range, y_range
+    span = max(x1 - x0, y1 - y0, abs(x0), abs(x1), abs(y0), abs(y1))
+    return max(configured, 1e3 * span)
+
+
 def objective(surface: Surface) -> FunctionObjective:
     """The surface as an objective; its traced autograd graph is shared by every run on it."""
     if surface.id in DATA_PROBLEMS:

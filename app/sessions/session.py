@@ -16,7 +16,7 @@ from app.config import Settings
 from app.descent.data import DataObjective, DataProblem, gradient_spread
 from app.descent.engine import Engine, Trace
 from app.descent.optimizers import HYPERPARAMETER_MODELS, explain
-from app.descent.runs import objective
+from app.descent.runs import divergence_bound, objective
 from app.descent.surfaces import Surface
 from app.errors import AppError, from_validation_error
 from app.schemas import resolve_problem, resolve_surface
@@ -54,9 +54,7 @@ class RunnerMeta:
 
 
 def bound_for(surface: Surface, settings: Settings) -> float:
-    (x0, x1), (y0, y1) = surface.x_range, surface.y_range
-    span = max(x1 - x0, y1 - y0, abs(x0), abs(x1), abs(y0), abs(y1))
-    return max(settings.divergence_bound, 1e3 * span)
+    return divergence_bound(surface.x_range, surface.y_range, settings.divergence_bound)
 
 
 def divergence_message(step: int, reason: str, lr: float | None) -> str:
