@@ -24,7 +24,7 @@ from pydantic_core import PydanticCustomError
 from app.config import get_settings
 from app.descent.data import DATA_PROBLEMS, DataProblem, build_problem
 from app.descent.expressions import ExpressionError, ExpressionLimits, compile_expression
-from app.descent.optimizers import check_hyperparameters, check_optimizer
+from app.descent.optimizers import OptimizerChoice
 from app.descent.surfaces import SURFACES, Surface
 
 INPUT = ConfigDict(extra="forbid", allow_inf_nan=False)
@@ -223,24 +223,15 @@ def surface_label(ref: str | ExpressionSurface | DataSurface) -> str:
     return ref if isinstance(ref, str) else "custom"
 
 
-class OptimizerChoice(BaseModel):
-    """An optimizer id and its hyperparameters (torch.optim's names; omitted ones take torch's defaults)."""
-
-    model_config = INPUT
-    optimizer: str = Field(description="optimizer id, see GET /api/optimizers", examples=["adam"])
-    hyperparameters: dict[str, Any] = Field(
-        default_factory=dict, validate_default=True, description='e.g. {"lr": 0.01, "betas": [0.9, 0.999]}'
-    )
-
-    @field_validator("optimizer")
-    @classmethod
-    def _known(cls, value: str) -> str:
-        return check_optimizer(value)
-
-    @field_validator("hyperparameters", mode="wrap")
-    @classmethod
-    def _valid(cls, value: Any, handler: Any, info: ValidationInfo) -> dict[str, Any]:
-        return check_hyperparameters(info.data.get("optimizer"), handler(value))
+def _check_work(n: int, steps: int) -> None:
+    """An n×n map of runs costs n² × steps runner-steps; the settings cap it."""
+    limit = get_settings().max_basin_work
+    if n * n * steps > limit:
+        raise PydanticCustomError(
+            "too_much_work",
+            "n² × steps = {work} exceeds the limit {limit}; lower n or steps",
+            {"work": n * n * steps, "limit": limit},
+        )
 
 
 def _steps_limit(value: int) -> int:
@@ -314,13 +305,7 @@ class BasinsRequest(OptimizerChoice):
 
     @model_validator(mode="after")
     def _work(self) -> BasinsRequest:
-        limit = get_settings().max_basin_work
-        if self.n * self.n * self.steps > limit:
-            raise PydanticCustomError(
-                "too_much_work",
-                "n² × steps = {work} exceeds the limit {limit}; lower n or steps",
-                {"work": self.n * self.n * self.steps, "limit": limit},
-            )
+        _check_work(self.n, self.steps)
         return self
 
 
@@ -369,13 +354,7 @@ class StabilityRequest(OptimizerChoice):
 
     @model_validator(mode="after")
     def _work(self) -> StabilityRequest:
-        limit = get_settings().max_basin_work
-        if self.n * self.n * self.steps > limit:
-            raise PydanticCustomError(
-                "too_much_work",
-                "n² × steps = {work} exceeds the limit {limit}; lower n or steps",
-                {"work": self.n * self.n * self.steps, "limit": limit},
-            )
+        _check_work(self.n, self.steps)
         return self
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from app.cnn.data import BatchSampler, load_digits_split
@@ -19,22 +19,16 @@ from app.cnn.probes import StepProbe, finite
 from app.cnn.reports import EvalReport, SlowReport, StepReport
 from app.cnn.schedules import ConstantSchedule, Schedule
 from app.cnn.snapshots import first_layer_filters, histogram, validate
-from app.descent.optimizers import OPTIMIZERS, check_hyperparameters, check_optimizer
+from app.descent.optimizers import OPTIMIZERS, OptimizerChoice
 
 INPUT = ConfigDict(extra="forbid", allow_inf_nan=False)
 MAX_THREADS = 2  # torch's intra-op threads: the host has 2 cores, and these tensors are small
 
 
-class TrainerConfig(BaseModel):
+class TrainerConfig(OptimizerChoice):
     """How to train: the optimizer and its hyperparameters, batches, schedule, seed, evaluation pace."""
 
-    model_config = INPUT
     optimizer: str = Field("adam", description="optimizer id, as for the 2-D surfaces", examples=["adam"])
-    hyperparameters: dict[str, Any] = Field(
-        default_factory=dict,
-        validate_default=True,
-        description='torch.optim names, e.g. {"lr": 0.001, "weight_decay": 0.0001}; omitted: defaults',
-    )
     batch_size: int = Field(64, ge=1, le=512, description="digits per step")
     schedule: Schedule = Field(default_factory=ConstantSchedule, description="learning-rate schedule")
     seed: int = Field(0, ge=0, le=2**32 - 1, description="seeds the train/validation split and the batches")
@@ -42,16 +36,6 @@ class TrainerConfig(BaseModel):
         None, ge=0, le=1_000_000, description="steps between evaluations; null: once per epoch; 0: never"
     )
     val_fraction: float = Field(0.2, ge=0.1, le=0.5, description="share of the digits held out")
-
-    @field_validator("optimizer")
-    @classmethod
-    def _known(cls, value: str) -> str:
-        return check_optimizer(value)
-
-    @field_validator("hyperparameters", mode="wrap")
-    @classmethod
-    def _valid(cls, value: Any, handler: Any, info: ValidationInfo) -> dict[str, Any]:
-        return check_hyperparameters(info.data.get("optimizer"), handler(value))
 
 
 def _refuse(model: type[BaseModel], field: str, error: str, message: str, value: Any) -> ValidationError:

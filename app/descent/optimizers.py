@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model, field_validator
 from pydantic_core import PydanticCustomError
 
 Array = np.ndarray
@@ -792,3 +792,24 @@ def explain(
     }
     with np.errstate(all="ignore"):
         return terms(full, grads, points, spec.kernel_kwargs(hyperparameters))
+
+
+class OptimizerChoice(BaseModel):
+    """An optimizer id and its hyperparameters (torch.optim's names; omitted ones take torch's defaults).
+    The base of every request that names an optimizer: a trajectory, a runner, a CNN training."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    optimizer: str = Field(description="optimizer id, see GET /api/optimizers", examples=["adam"])
+    hyperparameters: dict[str, Any] = Field(
+        default_factory=dict, validate_default=True, description='e.g. {"lr": 0.01, "betas": [0.9, 0.999]}'
+    )
+
+    @field_validator("optimizer")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        return check_optimizer(value)
+
+    @field_validator("hyperparameters", mode="wrap")
+    @classmethod
+    def _valid(cls, value: Any, handler: Any, info: ValidationInfo) -> dict[str, Any]:
+        return check_hyperparameters(info.data.get("optimizer"), handler(value))

@@ -25,7 +25,6 @@ from app.sessions.cnn_protocol import (
     CnnUpdate,
 )
 from app.sessions.core import SessionCore
-from app.sessions.protocol import Pause, Play, SetSpeed, Step
 
 SNAPSHOT_EVERY = 0.5  # s between automatic snapshots while training
 
@@ -131,15 +130,8 @@ class CnnSession(SessionCore):
             self._snapshot_due = True
         elif isinstance(msg, CnnSnapshotRequest):
             self._snapshot_due = True
-        elif isinstance(msg, Play):
-            self.playing = True
-        elif isinstance(msg, Pause):
-            self.playing = False
-        elif isinstance(msg, SetSpeed):
-            self.speed = msg.speed
-        elif isinstance(msg, Step):
-            self.playing = False
-            self.pending_steps += msg.count
+        else:
+            self.playback(msg)
         self._claim()
         return self.state(msg.type, msg.ref)
 

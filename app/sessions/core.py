@@ -43,6 +43,23 @@ class SessionCore:
         while self._replay_bytes > max_bytes and len(self.replay) > 1:
             self._replay_bytes -= len(self.replay.popleft()[1])
 
+    def playback(self, msg: Any) -> bool:
+        """Apply play / pause / set_speed / step, the commands every kind of session takes alike."""
+        from app.sessions.protocol import Pause, Play, SetSpeed, Step
+
+        if isinstance(msg, Play):
+            self.playing = True
+        elif isinstance(msg, Pause):
+            self.playing = False
+        elif isinstance(msg, SetSpeed):
+            self.speed = msg.speed
+        elif isinstance(msg, Step):
+            self.playing = False  # a step pauses, then advances exactly count steps
+            self.pending_steps += msg.count
+        else:
+            return False
+        return True
+
     # --- to implement ------------------------------------------------------------------------------------
 
     @property

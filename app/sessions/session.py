@@ -27,18 +27,14 @@ from app.sessions.protocol import (
     BatchSpec,
     DataInfo,
     Diverged,
-    Pause,
-    Play,
     RemoveRunner,
     Reset,
     RunnerPublic,
     RunnerSpec,
     SessionState,
-    SetSpeed,
     SetStart,
     SetSurface,
     StartRun,
-    Step,
     SurfaceInfo,
     UpdateRunner,
 )
@@ -117,15 +113,8 @@ class Session(SessionCore):
                 self._restart(rid, None)
         elif isinstance(msg, SetSurface):
             self._set_surface(msg.surface)
-        elif isinstance(msg, Play):
-            self.playing = True
-        elif isinstance(msg, Pause):
-            self.playing = False
-        elif isinstance(msg, SetSpeed):
-            self.speed = msg.speed
-        elif isinstance(msg, Step):
-            self.playing = False
-            self.pending_steps += msg.count
+        else:
+            self.playback(msg)
         return self.state(msg.type, msg.ref)
 
     def _start(self, msg: StartRun) -> None:
