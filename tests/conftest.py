@@ -57,6 +57,7 @@ class ServerThread:
             if time.monotonic() > deadline:
                 raise RuntimeError("the test server did not start")
             time.sleep(0.02)
+        self.server_loop = self.server.servers[0].get_loop()  # the event loop the server runs on
         return self
 
     def stop(self) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -21,8 +22,11 @@ from app.config import Settings
 
 class SessionCore:
     messages: ClassVar[TypeAdapter]  # the client → server union this kind of session takes
+    # Every session object still in memory, for the leak checks (a closed session must be collectable).
+    instances: ClassVar[weakref.WeakSet[SessionCore]] = weakref.WeakSet()
 
     def __init__(self, settings: Settings):
+        SessionCore.instances.add(self)
         self.settings = settings
         self.id = uuid.uuid4().hex[:12]
         self.resume_token = secrets.token_urlsafe(24)  # lets the same page, and only it, come back

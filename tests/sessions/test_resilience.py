@@ -17,6 +17,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
+from app.sessions.cnn_protocol import CNN_SERVER_MESSAGE
 from tests.helpers import Client, strict_json
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -224,3 +225,40 @@ def test_sigterm_tells_open_pages_the_server_restarts():
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_closed_sessions_leave_nothing_behind(server_with):
+    """Open and close many sessions of both kinds: no session object, task or training slot stays."""
+    import asyncio
+    import gc
+
+    from app.sessions.core import SessionCore
+
+    server = server_with(session_ttl=0)  # nothing kept for a page that might come back
+    registry = server.app.state.sessions
+    gc.collect()
+    before = len(SessionCore.instances)
+    for _ in range(12):
+        c = Client(server.url)
+        start(c)
+        [c.recv() for _ in range(3)]
+        cnn = Client(server.url, path="/ws/cnn", schema=CNN_SERVER_MESSAGE)
+        cnn.send({"type": "cnn_start", "model": {"blocks": [{"channels": 2}], "width": 8}, "ref": "go"})
+        cnn.until("cnn_state", ref="go")
+        c.close()
+        cnn.close()
+    deadline = time.monotonic() + 5
+    while (registry.attached or registry.trainings.holders) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not registry.attached and not registry.detached
+    assert not registry.trainings.holders and not registry.trainings.line
+    tasks = [
+        t for t in asyncio.all_tasks(server.server_loop) if t.get_name().startswith(("frames-", "send-"))
+    ]
+    del k
+    assert tasks == []
+    deadline = time.monotonic() + 5
+    while len(SessionCore.instances) > before and time.monotonic() < deadline:
+        gc.collect()
+        time.sleep(0.05)
+    assert len(SessionCore.instances) == before, "closed sessions are still referenced somewhere"
