@@ -255,7 +255,6 @@ def test_closed_sessions_leave_nothing_behind(server_with):
     tasks = [
         t for t in asyncio.all_tasks(server.server_loop) if t.get_name().startswith(("frames-", "send-"))
     ]
-    del k
     assert tasks == []
     deadline = time.monotonic() + 5
     while len(SessionCore.instances) > before and time.monotonic() < deadline:
