@@ -22,6 +22,7 @@ from app.config import Settings
 
 class SessionCore:
     messages: ClassVar[TypeAdapter]  # the client → server union this kind of session takes
+    tick_estimate: ClassVar[float] = 3e-4  # s of CPU a step takes, before anything is measured
     # Every session object still in memory, for the leak checks (a closed session must be collectable).
     instances: ClassVar[weakref.WeakSet[SessionCore]] = weakref.WeakSet()
 

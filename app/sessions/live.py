@@ -115,7 +115,7 @@ class LiveSession:
         self.outbox = Outbox(settings.max_outbox_steps)
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
-        self._tick_cost = 3e-4  # s per tick, updated from measurements
+        self._tick_cost = self.session.tick_estimate  # s of CPU per tick, updated from measurements
         self._credit = 0.0  # steps owed by the clock at the current speed
         self._last: float | None = None  # when the credit was last updated
         self._measure = True  # False for the slice after a new surface: it pays for tracing, not ticks
@@ -313,7 +313,9 @@ class LiveSession:
         """How many ticks this slice: single steps first, else what the clock owes at this speed, capped by
         what fits in the slice and by the history limit."""
         s = self.session
-        cap = max(1, int(SLICE_SHARE * interval / self._tick_cost))
+        # The first slice after a (re)start is one tick: it pays for warming up (tracing, first batches),
+        # is not measured, and a page sees its first frame at once.
+        cap = max(1, int(SLICE_SHARE * interval / self._tick_cost)) if self._measure else 1
         if s.pending_steps:
             ticks = min(s.pending_steps, cap)
             s.pending_steps -= ticks
