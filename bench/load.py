@@ -77,6 +77,34 @@ async def session(url: str, k: int, speed: float, seconds: float, results: list)
     results.append({"gaps": gaps, "errors": errors, "steps": steps, "frames": frames})
 
 
+async def training(url: str, k: int, seconds: float, results: list) -> None:
+    """One CNN training at full speed: how many steps it gets in the time."""
+    steps, errors, queued = 0, 0, False
+    async with websockets.connect(url, max_size=None, open_timeout=30) as ws:
+        await ws.recv()  # hello
+        start = {"type": "cnn_start", "trainer": {"seed": k}, "model": {"seed": k}, "speed": 100_000}
+        await ws.send(json.dumps(start))
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            try:
+                message = json.loads(await asyncio.wait_for(ws.recv(), timeout=left))
+            except TimeoutError:
+                break
+            if message["type"] == "cnn_frame":
+                steps += len(message["steps"])
+            elif message["type"] == "cnn_state":
+                queued |= message["queue_position"] is not None
+            elif message["type"] == "error":
+                errors += 1
+    results.append({"steps": steps, "errors": errors, "queued": queued})
+
+
+async def run_trainings(url: str, count: int, seconds: float) -> list[dict]:
+    results: list[dict] = []
+    await asyncio.gather(*(training(url, k, seconds, results) for k in range(count)))
+    return results
+
+
 async def run(url: str, sessions: int, speed: float, seconds: float) -> list[dict]:
     results: list[dict] = []
     tasks = []
@@ -95,6 +123,7 @@ def main() -> None:
     ap.add_argument("--sessions", type=int, default=100)
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--speed", type=float, default=30.0, help="steps per second per runner")
+    ap.add_argument("--trainings", type=int, default=0, help="instead: this many CNN trainings at once")
     args = ap.parse_args()
     port = free_port()
     env = {
@@ -117,13 +146,31 @@ def main() -> None:
         cpu0, _ = proc_stats(server.pid)
         me0 = time.process_time()
         t0 = time.monotonic()
-        results = asyncio.run(run(f"ws://127.0.0.1:{port}/ws", args.sessions, args.speed, args.seconds))
+        if args.trainings:
+            results = asyncio.run(
+                run_trainings(f"ws://127.0.0.1:{port}/ws/cnn", args.trainings, args.seconds)
+            )
+        else:
+            results = asyncio.run(run(f"ws://127.0.0.1:{port}/ws", args.sessions, args.speed, args.seconds))
         wall = time.monotonic() - t0
         cpu1, rss = proc_stats(server.pid)
         me = (time.process_time() - me0) / wall
     finally:
         server.terminate()
         server.wait(timeout=15)
+    if args.trainings:
+        rates = sorted(r["steps"] / args.seconds for r in results)
+        print(f"{args.trainings} CNN trainings (default CNN, batch 64) at full speed for {args.seconds:g} s")
+        slow, mid, fast = rates[0], statistics.median(rates), rates[-1]
+        print(
+            f"  steps/s: slowest {slow:6.1f}, median {mid:6.1f}, fastest {fast:6.1f}"
+            f"   slowest/fastest {slow / max(fast, 1e-9):.2f} (goal ≥ 0.7)"
+        )
+        print(
+            f"  errors {sum(r['errors'] for r in results)}   any queued: {any(r['queued'] for r in results)}"
+        )
+        print(f"  server: {(cpu1 - cpu0) / wall * 100:5.0f} % of one core, {rss:6.0f} MB resident at the end")
+        return
     gaps = sorted(g for r in results for g in r["gaps"])
     errors = sum(r["errors"] for r in results)
     rates = sorted(r["steps"] / args.seconds for r in results)
