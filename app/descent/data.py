@@ -293,6 +293,10 @@ class DataObjective:
         """Batch loss and gradient (what each optimizer steps on), plus extras: the full-batch loss and
         gradient, the epoch and the batch size. ``peek``: full batch for all, no sampling."""
         full_loss, full_gx, full_gy = self._pass(x, y, None, None)
+        if not peek:
+            for rid in ids:  # a full-batch step sees every sample: each one is a whole epoch
+                if self.batches[rid].mode == "full":
+                    self.batches[rid].sampler.epoch += 1
         if peek or all(self.batches[rid].mode == "full" for rid in ids):
             loss, gx, gy = full_loss, full_gx, full_gy
             sizes = [self.problem.n] * len(ids)

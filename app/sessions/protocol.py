@@ -263,7 +263,10 @@ class SurfaceInfo(BaseModel):
     y_range: tuple[float, float]
     minima: list[tuple[float, float]]
     log_scale: bool
-    data: DataInfo | None = Field(None, description="set for data problems")
+    data: DataInfo | None = Field(
+        None,
+        description="a data problem's data set, on the states that bring one (start, set_surface, resume)",
+    )
 
 
 class RunnerPublic(BaseModel):
@@ -296,7 +299,9 @@ class SessionState(BaseModel):
 
 class Samples(BaseModel):
     model_config = OUTPUT
-    gradients: list[Pair] = Field(description="∇ℓᵢ(θ) of every sample at the frame's last point")
+    gradients: list[Pair] | None = Field(
+        description="∇ℓᵢ(θ) of every sample at the frame's last point; at most 4 times a second (else null)"
+    )
     spread: float = Field(
         description="tr Σ: mean ‖∇ℓᵢ − ∇J‖²; a batch of k has E‖g_k − ∇J‖² = spread/k·(N−k)/(N−1)"
     )

@@ -6,6 +6,7 @@ AppError), ``advance`` steps the engine and packs what happened into a frame. li
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,9 @@ from app.sessions.protocol import (
 )
 
 REASONS = {"bound": "bound", "loss": "loss", "gradient": "gradient"}
+CLOUD_EVERY = 0.25  # s between two per-sample gradient clouds of one runner
+# The data set rides on the states that bring a new one (or a page that lost it), not on every state.
+DATA_CAUSES = {"start", "set_surface", "resume"}
 
 
 @dataclass
@@ -47,6 +51,7 @@ class RunnerMeta:
     hp_version: int = 0
     announced_divergence: bool = False
     batch: BatchSpec = field(default_factory=BatchSpec)
+    cloud_sent: float = 0.0  # when the per-sample gradient cloud was last sent
 
 
 def bound_for(surface: Surface, settings: Settings) -> float:
@@ -250,7 +255,11 @@ class Session(SessionCore):
         if self.problem is not None:
             w, b = trace.points[-1]
             grads = self.engine.objective.sample_gradients(float(w), float(b))
-            data = {"extras": trace.extras, "samples": {"gradients": grads, "spread": gradient_spread(grads)}}
+            samples = {"gradients": None, "spread": gradient_spread(grads)}
+            now = time.monotonic()
+            if now - self.meta[rid].cloud_sent >= CLOUD_EVERY:  # the cloud is N pairs: a few times a second
+                samples["gradients"], self.meta[rid].cloud_sent = grads, now
+            data = {"extras": trace.extras, "samples": samples}
         return {
             **data,
             "id": rid,
@@ -337,7 +346,7 @@ class Session(SessionCore):
                 )
             )
         data = None
-        if self.problem is not None:
+        if self.problem is not None and cause in DATA_CAUSES:
             p = self.problem
             data = DataInfo(
                 problem=p.id,

@@ -2,9 +2,12 @@
 // Record i of a track is step base + i: θ = (x, y), J(θ), ∇J(θ) = (gx, gy), the update Δθ = (dx, dy)
 // applied from there (NaN when it overflowed), the hyperparameter version it used, and the optimizer's
 // state and derived terms after it. A track holds at most MAX_STEPS records; older ones are dropped.
+// On a data problem, J and ∇J are the batch's; `extras` then holds the full-batch loss and gradient,
+// the epoch and the batch size of each step, `spread` tr Σ where a frame ended (NaN between), and
+// `samples` every sample's gradient at the newest frame's last point.
 
 export const MAX_STEPS = 100_000;
-const COLUMNS = ["x", "y", "loss", "gx", "gy", "dx", "dy"];
+const COLUMNS = ["x", "y", "loss", "gx", "gy", "dx", "dy", "spread"];
 
 const orNaN = (v) => (v === null || v === undefined ? NaN : v);
 
@@ -25,6 +28,8 @@ export class Track {
     this.grow(1024, true);
     this.state = new Map(); // name → {width, data}
     this.terms = new Map();
+    this.extras = new Map();
+    this.samples = null; // {step, gradients: [[gx, gy], …]}
   }
 
   grow(capacity, fresh = false) {
@@ -36,7 +41,7 @@ export class Track {
     for (const name of COLUMNS) this[name] = copy(Float64Array, this[name]);
     this.hp = copy(Int32Array, this.hp);
     if (!fresh) {
-      for (const table of [this.state, this.terms]) {
+      for (const table of [this.state, this.terms, this.extras]) {
         for (const entry of table.values()) entry.data = copy(Float64Array, entry.data, entry.width);
       }
     }
@@ -69,13 +74,14 @@ export class Track {
     const shift = (array, width = 1) => array.copyWithin(0, count * width, this.length * width);
     for (const name of COLUMNS) shift(this[name]);
     shift(this.hp);
-    for (const table of [this.state, this.terms]) for (const entry of table.values()) shift(entry.data, entry.width);
+    for (const table of [this.state, this.terms, this.extras]) for (const entry of table.values()) shift(entry.data, entry.width);
     this.base += count;
     this.length -= count;
     this.epoch = ++epochs;
   }
 
-  /** Append one runner's part of a frame: {first_step, hp_version, points, losses, gradients, deltas, state, terms}. */
+  /** Append one runner's part of a frame: {first_step, hp_version, points, losses, gradients, deltas, state,
+   * terms, extras?, samples?}. */
   append(frame) {
     const m = frame.points.length;
     if (m === 0) return;
@@ -98,10 +104,39 @@ export class Track {
       this.dx[i] = orNaN(frame.deltas[j][0]);
       this.dy[i] = orNaN(frame.deltas[j][1]);
       this.hp[i] = frame.hp_version;
+      this.spread[i] = NaN;
     }
     this.appendNamed(this.state, frame.state || {}, at, m);
     this.appendNamed(this.terms, frame.terms || {}, at, m);
+    this.appendNamed(this.extras, frame.extras || {}, at, m);
+    if (frame.samples) {
+      this.spread[at + m - 1] = orNaN(frame.samples.spread);
+      if (frame.samples.gradients) {
+        // the cloud comes a few times a second; between clouds the last one stays
+        this.samples = { step: frame.first_step + m - 1, gradients: frame.samples.gradients };
+      }
+    }
     this.length += m;
+  }
+
+  /** One column of the extras (width 1) at record i, NaN when absent. */
+  extra(name, i) {
+    const entry = this.extras.get(name);
+    return entry && entry.width === 1 ? entry.data[i] : NaN;
+  }
+
+  /**
+   * The epoch of record i on a data problem (0 first): the server's count for sampled batches; a batch of
+   * all n samples is a whole epoch, so its epoch is its step (the server leaves full batch at 0).
+   */
+  epochAt(i, n) {
+    return this.extra("batch_size", i) >= n ? this.base + i : this.extra("epoch", i);
+  }
+
+  /** The loss to compare runners by: the full-batch J on a data problem, else J itself. */
+  lossColumn() {
+    const full = this.extras.get("full_loss");
+    return full && full.width === 1 ? full.data : this.loss;
   }
 
   appendNamed(table, named, at, m) {
@@ -144,6 +179,8 @@ export class Track {
       hpVersion: this.hp[i],
       state: named(this.state),
       terms: named(this.terms),
+      extras: named(this.extras),
+      spread: this.spread[i],
     };
   }
 }

@@ -117,6 +117,10 @@ def test_extras_carry_the_full_batch_gradient_beside_the_batch_one():
     # After 200 single-sample steps the second epoch begins.
     t = engine.run(200)["s"]
     assert t.extras["epoch"][0, 0] == 0 and t.extras["epoch"][-1, 0] == 1
+    # A full-batch step sees all 200 samples: every step is an epoch.
+    engine.add("f", "sgd", {"lr": 0.01}, (0.0, 0.0))
+    objective.configure("f", "full")
+    np.testing.assert_array_equal(engine.run(5)["f"].extras["epoch"][:, 0], [0, 1, 2, 3, 4])
 
 
 def test_minibatch_gradient_variance_scales_as_one_over_k():
