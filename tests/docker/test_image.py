@@ -56,10 +56,10 @@ def docker():
     daemon = None
     if subprocess.run(["docker", "info"], capture_output=True).returncode != 0:
         CACHE.mkdir(parents=True, exist_ok=True)
-        log = (CACHE / "dockerd.log").open("w")
-        daemon = subprocess.Popen(
-            ["dockerd", "--bridge=none", "--iptables=false", "--ip6tables=false"], stdout=log, stderr=log
-        )
+        with (CACHE / "dockerd.log").open("w") as log:  # the daemon keeps its own copy of the descriptor
+            daemon = subprocess.Popen(
+                ["dockerd", "--bridge=none", "--iptables=false", "--ip6tables=false"], stdout=log, stderr=log
+            )
         deadline = time.monotonic() + 60
         while subprocess.run(["docker", "info"], capture_output=True).returncode != 0:
             if time.monotonic() > deadline or daemon.poll() is not None:
