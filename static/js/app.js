@@ -1,7 +1,7 @@
 // The page's state: one object shared by the modules that wire the page, and what derives from it
 // (the URL's state). No DOM beyond looking elements up by id.
 import { language } from "./i18n.js";
-import { changedHyperparameters, CUSTOM, MAX_RACE } from "./model.js";
+import { batchSize, changedDataParams, changedHyperparameters, CUSTOM, MAX_RACE } from "./model.js";
 import { writeUrl } from "./state.js";
 import { Store } from "./store.js";
 
@@ -10,8 +10,10 @@ export const $ = (id) => document.getElementById(id);
 export const app = {
   surfaces: new Map(),
   surface: null, // {id, name, formula, x_range, y_range, minima, log_scale, suggested_lr, default_start, …}
-  surfaceRef: null, // what the server takes: an id, or {expression, x_range, y_range}
+  surfaceRef: null, // what the server takes: an id, {expression, x_range, y_range} or {data, params}
   grid: null,
+  data: null, // a data problem's data set, from the server's state (features, targets, kind, params, optimum)
+  samples: false, // draw the cloud of per-sample gradients at the selected runner's head
   race: null,
   store: new Store(),
   socket: null,
@@ -42,18 +44,32 @@ export function lossIsPositive() {
   return app.grid ? app.grid.z_min !== null && app.grid.z_min > 0 : false;
 }
 
+/** The surface is a data problem: runners have batches, and the page shows the data. */
+export function isData() {
+  return app.surface?.kind === "data";
+}
+
+/** N, the data set's size (from the server's data, else the surface's parameters). */
+export function dataSize() {
+  if (app.data) return app.data.targets.length;
+  return app.surface?.params?.n ?? app.surface?.parameters?.find((p) => p.name === "n")?.default ?? 0;
+}
+
 export function urlState() {
   const custom = app.surface.id === CUSTOM;
+  const data = isData();
   return {
     surface: app.surface.id,
     expr: custom ? app.surface.expression : "",
     xr: custom ? app.surface.x_range : null,
     yr: custom ? app.surface.y_range : null,
+    data: data ? changedDataParams(app.surface.parameters, app.surface.params ?? {}) : {},
     runner: app.race.runners.map((r) => ({
       optimizer: r.optimizer,
       start: r.start,
       // lr always, so a shared link never falls back to a "visible" default; the rest when not torch's default
       hyperparameters: { lr: r.hyperparameters.lr, ...changedHyperparameters(app.race.spec(r.optimizer), r.hyperparameters) },
+      ...(data && r.batch.mode !== "full" ? { batch: batchSize(r.batch, Infinity) } : {}),
     })),
     sel: app.race.selected,
     speed: app.speed,
@@ -61,6 +77,7 @@ export function urlState() {
     play: app.playing,
     view: app.view,
     basins: app.basins,
+    samples: app.samples,
     lang: language(),
   };
 }

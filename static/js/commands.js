@@ -1,8 +1,8 @@
 // What a person does, as commands: play, step, reset, speed, starts, hyperparameters, runners, views.
-import { $, app, maxRunners, syncUrl, views } from "./app.js";
+import { $, app, isData, maxRunners, syncUrl, views } from "./app.js";
 import { throttle } from "./dom.js";
 import { send } from "./messages.js";
-import { defaultsOf, runnerSpec, visibleLr } from "./model.js";
+import { batchSpec, defaultsOf, runnerSpec, visibleLr } from "./model.js";
 import { invalidate, renderRace, requestDraw, updateMaps } from "./render.js";
 import { CLIENT } from "./socket.js";
 
@@ -84,7 +84,7 @@ export function addRunner(runner) {
   if (app.race.runners.length >= maxRunners()) return;
   app.race.add(runner);
   app.race.selected = app.race.runners.length - 1;
-  send(CLIENT.ADD_RUNNER, { runner: runnerSpec(runner) }, { kind: "add", id: runner.id });
+  send(CLIENT.ADD_RUNNER, { runner: runnerSpec(runner, isData()) }, { kind: "add", id: runner.id });
   renderRace();
   updateMaps();
   syncUrl();
@@ -100,7 +100,37 @@ export function addNewRunner() {
 
 export function duplicateRunner(id) {
   const source = app.race.byId(id);
-  if (source) addRunner(app.race.make(source.optimizer, structuredClone(source.hyperparameters), source.start));
+  if (source) addRunner(app.race.make(source.optimizer, structuredClone(source.hyperparameters), source.start, source.batch));
+}
+
+const sendBatch = new Map(); // runner id → throttled sender, so a dragged batch size sends ~12 a second
+
+/** A runner's batch (data problems): full, stochastic, or a mini-batch of k; applies from the next step. */
+export function setBatch(id, batch) {
+  const runner = app.race.byId(id);
+  if (!runner || !isData()) return;
+  const modeChanged = runner.batch.mode !== batch.mode;
+  runner.batch = { ...batch };
+  if (!sendBatch.has(id)) {
+    sendBatch.set(
+      id,
+      throttle((spec) => send(CLIENT.UPDATE_RUNNER, { runner: id, batch: spec }), 80),
+    );
+  }
+  sendBatch.get(id)(batchSpec(batch));
+  if (modeChanged) renderRace();
+  views.race.renderLegend(app.race);
+  views.loss.restyle(app.race);
+  invalidate();
+  syncUrl();
+}
+
+export function setSamples(on) {
+  app.samples = on;
+  $("samples-toggle").checked = on;
+  document.body.dataset.samples = on ? "on" : "off";
+  syncUrl();
+  requestDraw();
 }
 
 export function removeRunner(id) {

@@ -11,6 +11,7 @@ export function exposeHook() {
         optimizer: r.optimizer,
         hyperparameters: structuredClone(r.hyperparameters),
         start: [...r.start],
+        batch: { ...r.batch },
         color: r.color,
         hpVersion: r.hpVersion,
         confirmed: Boolean(r.confirmed), // the server's state has described this runner
@@ -36,6 +37,8 @@ export function exposeHook() {
       return app.race.selected;
     },
     runners,
+    /** Data problems: the data set's size and each runner's model as the scatter plot drew it last. */
+    scatter: () => views.scatter.snapshot(),
     record: (id, step) => app.store.tracks.get(id)?.record(step) ?? null,
     records: (id, from, to) => {
       const track = app.store.tracks.get(id);

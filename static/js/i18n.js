@@ -1,7 +1,11 @@
 // Message catalogs: every string a person reads comes from static/i18n/<lang>.json through t().
 // English is always loaded as the fallback, so a key missing from another catalog still reads well.
+// A feature keeps its strings in its own namespace, static/i18n/<ns>.<lang>.json with keys "<ns>.…", so
+// engineers working on different views never edit the same file; a language's catalogs are merged.
 
 export const LANGUAGES = Object.freeze(["en", "zh"]);
+/** "" is the page's own catalog (<lang>.json); every other entry is a namespace (<ns>.<lang>.json). */
+export const NAMESPACES = Object.freeze(["", "cnn"]);
 const HTML_LANG = { en: "en", zh: "zh-CN" };
 const STORAGE_KEY = "gdviz.lang";
 
@@ -9,11 +13,18 @@ const catalogs = new Map(); // lang → {key: text}
 let current = "en";
 const listeners = new Set();
 
+async function fetchPart(ns, lang) {
+  const file = ns ? `${ns}.${lang}.json` : `${lang}.json`;
+  const response = await fetch(`/static/i18n/${file}`);
+  if (!response.ok) throw new Error(`catalog ${file}: HTTP ${response.status}`);
+  return response.json();
+}
+
+/** Every namespace's catalog for lang, merged into one {key: text}, fetched once. */
 async function fetchCatalog(lang) {
   if (!catalogs.has(lang)) {
-    const response = await fetch(`/static/i18n/${lang}.json`);
-    if (!response.ok) throw new Error(`catalog ${lang}: HTTP ${response.status}`);
-    catalogs.set(lang, await response.json());
+    const parts = await Promise.all(NAMESPACES.map((ns) => fetchPart(ns, lang)));
+    catalogs.set(lang, Object.assign({}, ...parts));
   }
   return catalogs.get(lang);
 }

@@ -10,6 +10,8 @@ import {
   reset,
   selectRunner,
   setBasins,
+  setBatch,
+  setSamples,
   setSideTab,
   setSpeed,
   setStart,
@@ -23,7 +25,7 @@ import { downloadCsv, downloadJson, downloadPng } from "./export.js";
 import { exposeHook } from "./hook.js";
 import { initialLanguage, setLanguage, t } from "./i18n.js";
 import { onMessage } from "./messages.js";
-import { CUSTOM, DEFAULT_RACE, inside, MAX_RACE, Race, visibleLr } from "./model.js";
+import { batchFromSize, CUSTOM, DEFAULT_RACE, FULL_BATCH, inside, MAX_RACE, Race, visibleLr } from "./model.js";
 import {
   invalidate,
   onStatus,
@@ -37,18 +39,22 @@ import {
 } from "./render.js";
 import { Socket } from "./socket.js";
 import { readUrl, shareUrl } from "./state.js";
+import { currentTab, initTabs } from "./tabs.js";
 import {
   chooseCustom,
+  chooseDataParams,
   chooseSurface,
-  customSurface,
   expressionError,
   fetchGrid,
   loadGrid,
+  restoreSurface,
+  startComparison,
   useSurface,
 } from "./surfaces.js";
 import { Breakdown } from "./views/breakdown.js";
 import { ContourView } from "./views/contour.js";
 import { SurfaceControls, Transport } from "./views/controls.js";
+import { BatchNoise, DataParams, ScatterView } from "./views/data.js";
 import { LossChart } from "./views/loss.js";
 import { axisUpdate, BasinMap, StabilityMap } from "./views/maps.js";
 import { PathLayer } from "./views/paths.js";
@@ -68,7 +74,8 @@ function raceFromUrl(url) {
   }
   for (const r of wanted) {
     const start = r.start && inside(r.start, app.surface) ? r.start : app.surface.default_start;
-    race.add(race.make(r.optimizer, { lr: visibleLr(r.optimizer, app.surface), ...r.hyperparameters }, start));
+    const batch = app.surface.kind === "data" ? batchFromSize(r.batch) : FULL_BATCH;
+    race.add(race.make(r.optimizer, { lr: visibleLr(r.optimizer, app.surface), ...r.hyperparameters }, start, batch));
   }
   race.selected = Math.min(Math.max(url.sel, 0), race.runners.length - 1);
 }
@@ -132,8 +139,10 @@ function createViews() {
       onRemove: removeRunner,
       onDuplicate: duplicateRunner,
       onAdd: addNewRunner,
+      onBatch: setBatch,
     },
   );
+  createDataViews();
   views.surfaceControls = new SurfaceControls({ onSurface: chooseSurface, onCustom: chooseCustom });
   views.transport = new Transport({ onPlay: togglePlay, onStep: stepOnce, onReset: reset, onSpeed: setSpeed });
   views.basins = new BasinMap({
@@ -160,6 +169,23 @@ function createViews() {
       },
     },
   );
+}
+
+/** Data problems: the data set's parameters, its scatter plot, and the batch noise of the selected runner. */
+function createDataViews() {
+  views.dataParams = new DataParams(
+    { root: $("data-params"), fields: $("data-param-fields"), error: $("data-params-error") },
+    { onChange: chooseDataParams },
+  );
+  views.scatter = new ScatterView({ chart: $("data-chart"), overlay: $("data-overlay"), hint: $("data-hint"), count: $("data-count") });
+  views.batchNoise = new BatchNoise({
+    root: $("batch-noise"),
+    body: $("batch-noise-body"),
+    scaling: $("batch-noise-scaling"),
+    window: $("batch-noise-window"),
+  });
+  $("batch-compare").addEventListener("click", () => startComparison());
+  $("samples-toggle").addEventListener("change", (event) => setSamples(event.target.checked));
 }
 
 function wireControls() {
@@ -211,6 +237,7 @@ function wireControls() {
   });
 
   document.addEventListener("keydown", (event) => {
+    if (currentTab() !== "surfaces") return; // other tabs have their own keys
     if (event.ctrlKey || event.metaKey || event.altKey || event.defaultPrevented) return;
     if (event.target.closest?.("input, textarea, select, [contenteditable]")) return;
     if (event.key === " ") {
@@ -230,12 +257,14 @@ function wireControls() {
   });
 
   const resize = new ResizeObserver(() => {
+    if (currentTab() !== "surfaces") return; // hidden: Plotly cannot size a hidden plot; showing it again resizes
     views.contour.resize();
     views.surface3d.resize();
     views.loss.resize();
     views.stability.resize();
+    views.scatter.resize();
   });
-  for (const id of ["plot-wrap", "loss-chart", "stability-chart"]) resize.observe($(id));
+  for (const id of ["plot-wrap", "loss-chart", "stability-chart", "data-chart"]) resize.observe($(id));
 }
 
 async function switchLanguage(lang) {
@@ -246,6 +275,7 @@ async function switchLanguage(lang) {
   views.loss.relabel();
   views.loss.restyle(app.race);
   views.stability.relabel();
+  views.scatter.relabel();
   views.surface3d.markStale();
   invalidate();
   syncUrl();
@@ -279,9 +309,8 @@ async function boot() {
   app.seed = url.seed;
   app.playing = url.play;
   app.basins = url.basins;
-  if (url.surface === CUSTOM && url.expr) {
-    useSurface(customSurface(url.expr, url.xr ?? [-3, 3], url.yr ?? [-3, 3]));
-  } else useSurface(app.surfaces.get(url.surface) ?? app.surfaces.get("rosenbrock") ?? surfaces[0]);
+  app.samples = url.samples;
+  const fetched = await restoreSurface(url); // a data problem's own data set comes with its grid
   raceFromUrl(url);
   createViews();
   wireControls();
@@ -289,7 +318,15 @@ async function boot() {
   $("basins-toggle").checked = app.basins;
   setView(url.view);
   renderAll();
-  const grid = fetchGrid();
+  initTabs(url.tab, {
+    onShow: (tab) => {
+      if (tab !== "surfaces") return;
+      invalidate();
+      requestDraw();
+    },
+    onError: (error) => toast(error.message, "error"),
+  });
+  const grid = fetched ?? fetchGrid();
   await plotlyReady();
   try {
     await loadGrid(grid);

@@ -1,5 +1,5 @@
 // The server's messages into the model, the store and the views; and sending commands.
-import { app, syncUrl, views } from "./app.js";
+import { app, isData, syncUrl, views } from "./app.js";
 import { fmt } from "./dom.js";
 import { t, tOr } from "./i18n.js";
 import { runnerSpec } from "./model.js";
@@ -17,7 +17,7 @@ export function sendStart() {
   for (const runner of app.race.runners) runner.diverged = null;
   send(CLIENT.START, {
     surface: app.surfaceRef,
-    runners: app.race.runners.map(runnerSpec),
+    runners: app.race.runners.map((r) => runnerSpec(r, isData())),
     speed: app.speed,
     playing: app.playing,
     seed: app.seed,
@@ -55,15 +55,32 @@ export function onMessage(message) {
   }
 }
 
+/** A data problem's data set and optimum, from the state, when they belong to the surface shown. */
+function onSurfaceData(info) {
+  const data = info.data ?? null;
+  if (!data || !isData() || data.problem !== app.surface.id) return;
+  const params = app.surface.params ?? {};
+  if (Object.entries(params).some(([name, value]) => data.params[name] !== value)) return; // an older state
+  if (!app.data || JSON.stringify(app.data.params) !== JSON.stringify(data.params) || app.data.problem !== data.problem) {
+    app.data = data;
+    views.scatter.setData(data);
+  }
+  if (JSON.stringify(app.surface.minima) !== JSON.stringify(info.minima)) {
+    app.surface.minima = info.minima;
+    views.contour.setMinima(info.minima);
+  }
+}
+
 export function onState(state) {
   const race = app.race;
-  const shape = race.runners.map((r) => `${r.id}:${r.optimizer}`).join();
+  const shape = race.runners.map((r) => `${r.id}:${r.optimizer}:${r.batch?.mode}`).join();
+  onSurfaceData(state.surface);
   race.applyState(state);
   app.store.sync(state.runners);
   app.playing = state.playing;
   app.speed = state.speed;
   if (state.ref) app.pending.delete(state.ref);
-  if (race.runners.map((r) => `${r.id}:${r.optimizer}`).join() !== shape) renderRace();
+  if (race.runners.map((r) => `${r.id}:${r.optimizer}:${r.batch?.mode}`).join() !== shape) renderRace();
   else views.race.refresh(race);
   views.transport.render({ playing: app.playing, speed: app.speed, maxSpeed: app.limits.max_speed });
   views.loss.restyle(race);

@@ -11,6 +11,12 @@ const ADAPTIVE_LR = { adam: 0.05, adamw: 0.05, nadam: 0.05, radam: 0.05, adamax:
 const SGD_LIKE = new Set(["sgd", "momentum", "nesterov"]);
 export const DEFAULT_RACE = ["sgd", "momentum", "adam", "rmsprop"];
 
+// Data problems (surface kind "data"): how much data each step sees. Stochastic is a batch of 1; a
+// mini-batch has k ≥ 2 samples; full batch all N. The comparison races one of each.
+export const FULL_BATCH = Object.freeze({ mode: "full", size: null });
+export const COMPARISON_BATCHES = [FULL_BATCH, { mode: "stochastic", size: null }, { mode: "minibatch", size: 16 }];
+export const COMPARISON_SURFACE = "linreg";
+
 export function visibleLr(optimizerId, surface, spec) {
   if (SGD_LIKE.has(optimizerId)) return surface?.suggested_lr ?? 0.01;
   if (optimizerId in ADAPTIVE_LR) return ADAPTIVE_LR[optimizerId];
@@ -60,9 +66,78 @@ export function changedHyperparameters(spec, values) {
   return out;
 }
 
-/** A runner as `start` and `add_runner` send it (protocol RunnerSpec). */
-export function runnerSpec(runner) {
-  return { id: runner.id, optimizer: runner.optimizer, hyperparameters: runner.hyperparameters, start: runner.start };
+/** A runner as `start` and `add_runner` send it (protocol RunnerSpec); its batch only on a data problem. */
+export function runnerSpec(runner, data = false) {
+  const spec = { id: runner.id, optimizer: runner.optimizer, hyperparameters: runner.hyperparameters, start: runner.start };
+  if (data) spec.batch = batchSpec(runner.batch);
+  return spec;
+}
+
+/** A batch as the protocol takes it (BatchSpec): a size only for a mini-batch. */
+export function batchSpec(batch) {
+  if (batch?.mode === "minibatch") return { mode: "minibatch", size: batch.size };
+  return { mode: batch?.mode === "stochastic" ? "stochastic" : "full" };
+}
+
+/** Samples a step of this batch sees, out of n. */
+export function batchSize(batch, n) {
+  if (batch.mode === "stochastic") return 1;
+  if (batch.mode === "minibatch") return Math.min(batch.size, n);
+  return n;
+}
+
+/** The batch a URL's `batch=k` means: 1 stochastic, k ≥ 2 a mini-batch of k, absent full. */
+export function batchFromSize(k) {
+  if (!Number.isInteger(k) || k < 1) return FULL_BATCH;
+  return k === 1 ? { mode: "stochastic", size: null } : { mode: "minibatch", size: Math.min(k, 2000) };
+}
+
+/** Mini-batch sizes a slider steps through: 2 to n in steps of 2^¼ (so 4, 8, 16, 32 … are on it), then n. */
+export function batchSizes(n) {
+  const sizes = [];
+  for (let v = 2; v < n; v *= 2 ** 0.25) {
+    const k = Math.round(v);
+    if (k < n && sizes[sizes.length - 1] !== k) sizes.push(k);
+  }
+  if (n >= 2) sizes.push(n);
+  return sizes;
+}
+
+/** E‖g_k − ∇J‖² for a batch of k drawn without replacement from n, given tr Σ (the server's spread). */
+export function predictedVariance(spread, k, n) {
+  return n > 1 ? (spread / k) * ((n - k) / (n - 1)) : 0;
+}
+
+/** A data problem's parameters as its kind allows them (GET /api/surfaces `parameters`): unknown names
+ * dropped, numbers clamped to their range, integers rounded, booleans kept only when boolean. */
+export function cleanDataParams(parameters, values) {
+  const out = {};
+  for (const p of parameters) {
+    if (!(p.name in values)) continue;
+    let v = values[p.name];
+    if (p.kind === "bool") {
+      if (typeof v === "boolean") out[p.name] = v;
+      continue;
+    }
+    if (typeof v !== "number" || !Number.isFinite(v)) continue;
+    if (p.kind === "int") v = Math.round(v);
+    if (p.min !== null) v = Math.max(v, p.min);
+    if (p.max !== null) v = Math.min(v, p.max);
+    out[p.name] = v;
+  }
+  return out;
+}
+
+/** Only the parameters that differ from their defaults (what the URL and the server need). */
+export function changedDataParams(parameters, values) {
+  const out = {};
+  for (const p of parameters) if (p.name in values && values[p.name] !== p.default) out[p.name] = values[p.name];
+  return out;
+}
+
+/** Every parameter's value: the given ones over the defaults. */
+export function dataParams(parameters, values) {
+  return Object.fromEntries(parameters.map((p) => [p.name, p.name in values ? values[p.name] : p.default]));
 }
 
 export function inside(point, surface) {
@@ -73,7 +148,7 @@ export function inside(point, surface) {
 export class Race {
   constructor(optimizers) {
     this.optimizers = new Map(optimizers.map((o) => [o.id, o]));
-    this.runners = []; // {id, optimizer, hyperparameters, start, color, hpVersion, hpHistory, status, diverged}
+    this.runners = []; // {id, optimizer, hyperparameters, start, batch, color, hpVersion, hpHistory, status, diverged}
     this.selected = 0;
     this.counter = 0;
   }
@@ -99,13 +174,14 @@ export class Race {
   }
 
   /** A new runner (not yet sent): defaults filled in, then the given values over them. */
-  make(optimizerId, hyperparameters, start) {
+  make(optimizerId, hyperparameters, start, batch = FULL_BATCH) {
     const spec = this.spec(optimizerId);
     return {
       id: this.nextId(),
       optimizer: optimizerId,
       hyperparameters: { ...defaultsOf(spec), ...cleanHyperparameters(spec, hyperparameters) },
       start: [...start],
+      batch: { ...batch },
       color: this.nextColor(),
       hpVersion: 0,
       hpHistory: new Map(),
@@ -117,6 +193,13 @@ export class Race {
   add(runner) {
     this.runners.push(runner);
     return runner;
+  }
+
+  /** No runners (a new race follows): ids and colours start again. */
+  clear() {
+    this.runners = [];
+    this.selected = 0;
+    this.counter = 0;
   }
 
   remove(id) {
@@ -146,6 +229,7 @@ export class Race {
       runner.start = [...pub.start];
       runner.point = [...pub.point];
       runner.status = pub.status;
+      if (pub.batch) runner.batch = { mode: pub.batch.mode, size: pub.batch.size ?? null };
       runner.confirmed = { optimizer: pub.optimizer, hyperparameters: pub.hyperparameters };
       if (pub.status === "running") runner.diverged = null;
     }

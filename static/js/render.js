@@ -1,6 +1,6 @@
 // Drawing: the canvas on every animation frame, the numbers and the Plotly charts at their own slower
 // pace, the cards, legends, maps and toasts. Reads the model; changes none of it.
-import { $, app, lossIsPositive, maxRunners, views } from "./app.js";
+import { $, app, dataSize, isData, lossIsPositive, maxRunners, views } from "./app.js";
 import { el, fmt } from "./dom.js";
 import { language, t, tOr } from "./i18n.js";
 import { BASIN_COLORS, BASIN_DIVERGED, BASIN_ELSEWHERE } from "./views/paths.js";
@@ -19,15 +19,18 @@ export function requestDraw() {
 
 function drawFrame() {
   frameRequested = false;
-  if (app.view !== "contour") return;
   const track = app.race.current && app.store.tracks.get(app.race.current.id);
   const step = track ? views.timeline.shownStep(track) : null;
+  const cursor = views.timeline.live || step === null ? null : { step };
+  if (isData()) views.scatter.draw(app.race, app.store, cursor ? cursor.step : null);
+  if (app.view !== "contour") return;
   views.paths.draw({
     map: views.contour.mapping(),
     race: app.race,
     store: app.store,
-    cursor: views.timeline.live || step === null ? null : { step },
+    cursor,
     hover: app.hover,
+    samples: app.samples && isData(),
   });
 }
 
@@ -49,9 +52,11 @@ export function slowTick() {
   if (version !== app.drawn.store || app.drawn.tick === -1) {
     app.drawn.store = version;
     app.drawn.tick = version;
-    views.timeline.render(app.race, app.store);
+    views.timeline.render(app.race, app.store, isData() ? dataSize() : 0);
     const track = app.race.current && app.store.tracks.get(app.race.current.id);
-    views.breakdown.render(app.race, app.store, track ? views.timeline.shownStep(track) : null);
+    const step = track ? views.timeline.shownStep(track) : null;
+    views.breakdown.render(app.race, app.store, step);
+    views.batchNoise.render(app.race, app.store, step, isData() ? dataSize() : 0);
     views.race.status(app.race, app.store);
     $("details-runner").textContent = app.race.current ? t("race.number", { n: app.race.selected + 1 }) : "";
     $("details-runner").style.setProperty("--runner", app.race.current?.color ?? "transparent");
@@ -71,7 +76,7 @@ export function updateCharts() {
       app.drawn.charts = -1;
       toast(error.message, "error");
     });
-  shown(views.loss.update(app.race, app.store, positive));
+  shown(views.loss.update(app.race, app.store, positive, isData()));
   $("loss-axis-note").textContent = positive ? t("loss.log_note") : "";
   shown(views.surface3d.update(app.race, app.store));
 }
@@ -85,13 +90,29 @@ export function updateMaps() {
 }
 
 export function renderRace() {
-  views.race.render(app.race, maxRunners());
+  views.race.render(app.race, maxRunners(), isData() ? dataSize() : 0);
   views.race.status(app.race, app.store);
   invalidate();
 }
 
+/** What only a data problem shows: its parameters, its data, batches, the sample cloud, full-batch loss. */
+function renderDataParts() {
+  const data = isData();
+  document.body.dataset.problem = data ? "data" : "function";
+  views.dataParams.render(app.surface);
+  $("data-card").hidden = !data;
+  if (data) views.scatter.resize();
+  $("loss-title").textContent = t(data ? "loss.title_data" : "loss.title");
+  $("loss-title").title = data ? t("loss.title_data_title") : "";
+  $("readout-col-x").textContent = tOr(`details.col_x.${app.surface.id}`, t("details.col_x"));
+  $("readout-col-y").textContent = tOr(`details.col_y.${app.surface.id}`, t("details.col_y"));
+  $("samples-toggle").checked = app.samples;
+  document.body.dataset.samples = app.samples ? "on" : "off";
+}
+
 export function renderAll() {
   views.surfaceControls.render(app.surfaces, app.surface);
+  renderDataParts();
   views.transport.render({ playing: app.playing, speed: app.speed, maxSpeed: app.limits.max_speed });
   renderRace();
   onStatus(app.connection);

@@ -1,5 +1,5 @@
-// The WebSocket to /ws: connect, reconnect with exponential backoff (resuming the session with the
-// token from hello when the server still holds it), JSON in and out. Message types are the constants
+// A live WebSocket (/ws, or /ws/cnn for the CNN tab): connect, reconnect with exponential backoff (resuming
+// the session with the token from hello when the server still holds it), JSON in and out. Message types are the constants
 // below (app/sessions/protocol.py defines every message).
 
 export const CLIENT = Object.freeze({
@@ -48,9 +48,10 @@ export class Socket {
     this.lastSeq = -1; // the last frame received, so a resumed session replays what came after
   }
 
-  static forPage() {
+  /** The socket at `path` of this page's server (/ws: the surfaces race, /ws/cnn: a CNN training). */
+  static forPage(path = "/ws") {
     const scheme = window.location.protocol === "https:" ? "wss" : "ws";
-    return `${scheme}://${window.location.host}/ws`;
+    return `${scheme}://${window.location.host}${path}`;
   }
 
   connect() {
@@ -70,7 +71,7 @@ export class Socket {
         if (!message.resumed) this.lastSeq = -1;
         this.resumeToken = message.resume_token;
         this.onStatus(STATUS.LIVE);
-      } else if (message.type === SERVER.FRAME) this.lastSeq = message.seq;
+      } else if (Number.isInteger(message.seq)) this.lastSeq = message.seq; // a frame, of any kind of session
       this.onMessage(message);
     });
     ws.addEventListener("close", () => {

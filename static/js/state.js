@@ -32,6 +32,9 @@ const TYPES = {
     write: (v) => v.map(formatNumber).join(","),
   },
   runner: { read: readRunner, write: writeRunner },
+  blocks: { read: readBlocks, write: (blocks) => blocks.map((b) => `${b.channels}:${b.kernel}:${b.pool}`).join(",") },
+  schedule: { read: readSchedule, write: writeSchedule },
+  params: { read: readParams, write: writeParams },
 };
 
 /** The one table: query key, type, default (omitted from the URL), and, for enums, the allowed values. */
@@ -40,6 +43,7 @@ export const PROPERTIES = [
   { name: "expr", type: "string", fallback: "" }, // the custom f(x, y) when surface=custom
   { name: "xr", type: "range", fallback: null }, // the custom surface's x range
   { name: "yr", type: "range", fallback: null }, // and its y range
+  { name: "data", type: "params", fallback: {} }, // a data problem's data set, where not the default
   { name: "runner", type: "runner", repeated: true, fallback: [] }, // one per runner, in race order
   { name: "sel", type: "int", fallback: 0 }, // index of the selected runner
   { name: "speed", type: "float", fallback: 60 }, // steps per second per runner
@@ -47,12 +51,30 @@ export const PROPERTIES = [
   { name: "play", type: "bool", fallback: true }, // start playing on load
   { name: "view", type: "string", values: ["contour", "surface"], fallback: "contour" },
   { name: "basins", type: "bool", fallback: false }, // basin map shown over the contour
+  { name: "samples", type: "bool", fallback: false }, // data problems: the per-sample gradient cloud
   { name: "lang", type: "string", values: ["en", "zh"], fallback: null }, // null: remembered or browser's
+  { name: "tab", type: "string", fallback: "surfaces" }, // the view shown: an id of tabs.js's TABS
+  // The CNN tab (docs/url-state.md): the network, how it trains, and its transport.
+  { name: "cnn.net", type: "string", values: ["cnn", "mlp"], fallback: "cnn" },
+  { name: "cnn.blocks", type: "blocks", fallback: [{ channels: 16, kernel: 3, pool: "max" }, { channels: 32, kernel: 3, pool: "max" }] },
+  { name: "cnn.depth", type: "int", fallback: 1 }, // hidden dense layers
+  { name: "cnn.width", type: "int", fallback: 64 }, // units per hidden dense layer
+  { name: "cnn.act", type: "string", values: ["relu", "leaky_relu", "tanh", "sigmoid", "gelu"], fallback: "relu" },
+  { name: "cnn.bn", type: "bool", fallback: false }, // batch norm
+  { name: "cnn.dropout", type: "float", fallback: 0 },
+  { name: "cnn.init", type: "string", values: ["default", "xavier", "kaiming", "too_small", "too_large"], fallback: "default" },
+  { name: "cnn.opt", type: "runner", fallback: { optimizer: "adam", start: null, hyperparameters: { lr: 0.001 } } },
+  { name: "cnn.batch", type: "int", fallback: 64 }, // digits per step
+  { name: "cnn.sched", type: "schedule", fallback: { kind: "constant" } },
+  { name: "cnn.speed", type: "float", fallback: 50 }, // optimizer steps per second
+  { name: "cnn.seed", type: "int", fallback: 0 },
+  { name: "cnn.play", type: "bool", fallback: false }, // start training as soon as the tab opens
 ];
 
 /**
  * A runner as `optimizer@x,y;name=value;...`, e.g. `adam@-1.2,1;lr=0.05;betas=0.9,0.999;amsgrad=true`.
  * Values are numbers, `a,b` pairs or true/false; they are checked against the optimizer later.
+ * On a data problem `batch=k` is the runner's batch: 1 stochastic, k ≥ 2 a mini-batch; omitted, full batch.
  */
 function readRunner(text) {
   const [head, ...pairs] = text.split(";");
@@ -61,16 +83,20 @@ function readRunner(text) {
   const start = match[2] === undefined ? null : [number(match[2]), number(match[3])];
   if (start && start.includes(undefined)) return undefined;
   const hyperparameters = {};
+  let batch = null;
   for (const pair of pairs) {
     const [name, raw] = pair.split("=");
     if (!/^[a-z0-9_]+$/.test(name || "") || raw === undefined) continue;
-    if (raw === "true" || raw === "false") hyperparameters[name] = raw === "true";
+    if (name === "batch") {
+      const k = number(raw);
+      if (Number.isInteger(k) && k >= 1) batch = k;
+    } else if (raw === "true" || raw === "false") hyperparameters[name] = raw === "true";
     else if (raw.includes(",")) {
       const values = raw.split(",").map(number);
       if (values.length === 2 && !values.includes(undefined)) hyperparameters[name] = values;
     } else if (number(raw) !== undefined) hyperparameters[name] = number(raw);
   }
-  return { optimizer: match[1], start, hyperparameters };
+  return batch === null ? { optimizer: match[1], start, hyperparameters } : { optimizer: match[1], start, hyperparameters, batch };
 }
 
 function writeRunner(runner) {
@@ -80,7 +106,54 @@ function writeRunner(runner) {
     if (Array.isArray(value)) return `${name}=${value.map(formatNumber).join(",")}`;
     return `${name}=${formatNumber(value)}`;
   });
+  if (runner.batch) pairs.push(`batch=${runner.batch}`);
   return [head, ...pairs].join(";");
+}
+
+/** A data set's parameters as `name:value,…`, e.g. `n:100,noise:2,standardize:true`. */
+function readParams(text) {
+  const params = {};
+  for (const item of text.split(",")) {
+    const [name, raw] = item.split(":");
+    if (!/^[a-z0-9_]+$/.test(name || "") || raw === undefined) continue;
+    if (raw === "true" || raw === "false") params[name] = raw === "true";
+    else if (number(raw) !== undefined) params[name] = number(raw);
+  }
+  return Object.keys(params).length ? params : undefined;
+}
+
+function writeParams(params) {
+  return Object.entries(params)
+    .map(([name, value]) => `${name}:${typeof value === "boolean" ? value : formatNumber(value)}`)
+    .join(",");
+}
+
+/** Convolution blocks as `channels:kernel:pool,…`, e.g. `16:3:max,32:5:none`; the CNN tab checks them. */
+function readBlocks(text) {
+  const blocks = [];
+  for (const part of text.split(",")) {
+    const match = /^(\d+):(\d+):([a-z]+)$/.exec(part);
+    if (!match) return undefined;
+    blocks.push({ channels: Number(match[1]), kernel: Number(match[2]), pool: match[3] });
+  }
+  return blocks.length ? blocks : undefined;
+}
+
+/** A learning-rate schedule as `kind;name=value;…`, e.g. `step;gamma=0.5;every=200`, or `constant`. */
+function readSchedule(text) {
+  const [kind, ...pairs] = text.split(";");
+  if (!/^[a-z_]+$/.test(kind)) return undefined;
+  const schedule = { kind };
+  for (const pair of pairs) {
+    const [name, raw] = pair.split("=");
+    if (/^[a-z_]+$/.test(name || "") && raw !== undefined && number(raw) !== undefined) schedule[name] = number(raw);
+  }
+  return schedule;
+}
+
+function writeSchedule(schedule) {
+  const pairs = Object.entries(schedule).filter(([name]) => name !== "kind");
+  return [schedule.kind, ...pairs.map(([name, value]) => `${name}=${formatNumber(value)}`)].join(";");
 }
 
 // Readable URLs: keep , ; : @ / = as they are (all legal in a query), escape the rest.
@@ -145,19 +218,30 @@ export function readUrl() {
 }
 
 let pending = null;
+// Each part of the page writes its own keys (the surfaces race "page", the tab bar, the CNN tab). The URL
+// is their union over the query the page was opened with, so a view not built yet keeps its keys.
+const parts = new Map(); // owner → {name: value}
+let opened = null;
 
-/** Replace the URL (no new history entry) with this state, at most every 250 ms. */
-export function writeUrl(state) {
+function merged() {
+  opened ??= readQuery(window.location.search);
+  return Object.assign({}, opened, ...parts.values());
+}
+
+/** Replace the URL (no new history entry) with this owner's state over the others', at most every 250 ms. */
+export function writeUrl(state, owner = "page") {
+  parts.set(owner, state);
   clearTimeout(pending);
   pending = setTimeout(() => {
-    const query = writeQuery(state);
+    const query = writeQuery(merged());
     if (query !== window.location.search) {
       window.history.replaceState(null, "", `${window.location.pathname}${query}${window.location.hash}`);
     }
   }, 250);
 }
 
-/** The link to share: this page with this state. */
-export function shareUrl(state) {
-  return `${window.location.origin}${window.location.pathname}${writeQuery(state)}`;
+/** The link to share: this page with this owner's state over the others'. */
+export function shareUrl(state, owner = "page") {
+  parts.set(owner, state);
+  return `${window.location.origin}${window.location.pathname}${writeQuery(merged())}`;
 }

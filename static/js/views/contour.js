@@ -1,7 +1,7 @@
 // The contour of the surface and its known minima, drawn once per surface with Plotly. The moving parts
 // (paths, heads, arrows) and the basin map are drawn by paths.js on a canvas on top; this view tells it
 // how data maps to pixels and reports clicks (set a start) and pointer positions.
-import { t } from "../i18n.js";
+import { t, tOr } from "../i18n.js";
 import { axis, baseLayout, heightTransform, PLOTLY_CONFIG, SURFACE_COLORSCALE } from "./theme.js";
 
 const MARGIN = { l: 42, r: 12, t: 10, b: 34 };
@@ -60,6 +60,17 @@ export class ContourView {
     return traces;
   }
 
+  /** The known minima changed (a data problem's optimum arrives with the server's state). */
+  setMinima(minima) {
+    if (!this.ready || !this.surface) return;
+    Plotly.restyle(this.div, { x: [minima.map((m) => m[0])], y: [minima.map((m) => m[1])] }, [1]);
+  }
+
+  /** Axis titles: θ = (x, y), or a data problem's own names (w and b for a line). */
+  axisTitle(which) {
+    return tOr(`plot.${which}.${this.surface?.id}`, t(`plot.${which}`));
+  }
+
   layout(resetRanges) {
     const s = this.surface;
     const full = this.div._fullLayout;
@@ -67,13 +78,13 @@ export class ContourView {
     return {
       ...baseLayout(MARGIN),
       dragmode: "zoom",
-      xaxis: axis(t("plot.x"), {
+      xaxis: axis(this.axisTitle("x"), {
         range: keep ? [...full.xaxis.range] : [...s.x_range],
         constrain: "domain",
         showgrid: false,
         zeroline: false,
       }),
-      yaxis: axis(t("plot.y"), {
+      yaxis: axis(this.axisTitle("y"), {
         range: keep ? [...full.yaxis.range] : [...s.y_range],
         scaleanchor: "x",
         scaleratio: 1,
@@ -101,7 +112,7 @@ export class ContourView {
   }
 
   relabel() {
-    if (this.ready) Plotly.relayout(this.div, { "xaxis.title.text": t("plot.x"), "yaxis.title.text": t("plot.y") });
+    if (this.ready) Plotly.relayout(this.div, { "xaxis.title.text": this.axisTitle("x"), "yaxis.title.text": this.axisTitle("y") });
   }
 
   resize() {

@@ -48,11 +48,18 @@ export class SurfaceControls {
   }
 
   render(surfaces, surface) {
-    const options = [...surfaces.values()].map((s) => el("option", { text: tOr(`surface.${s.id}.name`, s.name), attrs: { value: s.id } }));
-    options.push(el("option", { text: t("surface.custom"), attrs: { value: CUSTOM } }));
-    this.select.replaceChildren(...options);
+    // Two groups: test functions (and your own f), and data problems (a loss over a real data set).
+    const option = (s) => el("option", { text: tOr(`surface.${s.id}.name`, s.name), attrs: { value: s.id } });
+    const functions = [...surfaces.values()].filter((s) => s.kind !== "data").map(option);
+    functions.push(el("option", { text: t("surface.custom"), attrs: { value: CUSTOM } }));
+    const data = [...surfaces.values()].filter((s) => s.kind === "data").map(option);
+    this.select.replaceChildren(
+      el("optgroup", { attrs: { label: t("surface.group_functions") } }, functions),
+      data.length ? el("optgroup", { attrs: { label: t("surface.group_data") } }, data) : null,
+    );
     this.select.value = surface.id;
-    this.formula.textContent = t("surface.formula", { formula: surface.formula });
+    // A data problem's formula names its own parameters, J(w, b) = …
+    this.formula.textContent = surface.kind === "data" ? surface.formula : t("surface.formula", { formula: surface.formula });
     this.description.textContent =
       surface.id === CUSTOM ? t("custom.description") : tOr(`surface.${surface.id}.description`, surface.description);
     if (surface.id === CUSTOM) {

@@ -1,8 +1,10 @@
 // Loss against step, one line per runner, log y when the surface's values are positive. New points of
 // all runners go in with ONE Plotly.extendTraces call per update; a line longer than MAX_POINTS is
 // thinned (every 2nd, 4th, … step) and rebuilt once, so the chart stays cheap over 100 000 steps.
+// On a data problem every line is the full-batch J over all N samples (the store's lossColumn), never
+// the loss of the step's own batch, so runners with different batches compare fairly.
 import { fmt } from "../dom.js";
-import { t } from "../i18n.js";
+import { t, tOr } from "../i18n.js";
 import { axis, baseLayout, PLOTLY_CONFIG } from "./theme.js";
 
 const MAX_POINTS = 400; // per line: the chart is ~300 px wide, more points only cost
@@ -15,17 +17,26 @@ export class LossChart {
     this.handlers = handlers;
     this.lines = []; // per trace: {id, epoch, stride, next (next step to take), color}
     this.logY = true;
+    this.fullBatch = false;
     this.ready = false;
   }
 
   names(race, runner) {
     const spec = race.spec(runner.optimizer);
-    return t("loss.trace", { optimizer: spec ? spec.name : runner.optimizer, lr: fmt(runner.hyperparameters.lr, 3) });
+    const name = { optimizer: spec ? spec.name : runner.optimizer, lr: fmt(runner.hyperparameters.lr, 3) };
+    if (!this.fullBatch) return t("loss.trace", name);
+    const batch = runner.batch?.mode === "minibatch" ? t("batch.short_minibatch", { k: runner.batch.size }) : tOr(`batch.short_${runner.batch?.mode}`, "");
+    return t("loss.trace_batch", { ...name, batch });
+  }
+
+  hover() {
+    return t(this.fullBatch ? "loss.hover_full" : "loss.hover");
   }
 
   /** Rebuild every line from the store. Plotly draws SVG traces synchronously; its promise is returned. */
-  rebuild(race, store, logY) {
+  rebuild(race, store, logY, fullBatch = false) {
     this.logY = logY;
+    this.fullBatch = fullBatch;
     const traces = [];
     this.lines = race.runners.map((runner) => {
       const track = store.track(runner.id);
@@ -39,7 +50,7 @@ export class LossChart {
         y,
         name: this.names(race, runner),
         line: { color: runner.color, width: runner === race.current ? 2.4 : 1.5 },
-        hovertemplate: t("loss.hover"),
+        hovertemplate: this.hover(),
       });
       return { id: runner.id, epoch: track.epoch, stride, next, color: runner.color };
     });
@@ -48,7 +59,7 @@ export class LossChart {
       hovermode: "closest",
       hoverlabel: { font: { size: 11 } },
       xaxis: axis(t("loss.x"), { rangemode: "tozero" }),
-      yaxis: axis(t(this.logY ? "loss.y_log" : "loss.y"), { type: this.logY ? "log" : "linear", exponentformat: "power" }),
+      yaxis: axis(this.yTitle(), { type: this.logY ? "log" : "linear", exponentformat: "power" }),
     };
     const drawn = Plotly.react(this.div, traces, layout, PLOTLY_CONFIG);
     this.style = null;
@@ -69,13 +80,19 @@ export class LossChart {
     return drawn;
   }
 
+  yTitle() {
+    if (this.fullBatch) return t(this.logY ? "loss.y_full_log" : "loss.y_full");
+    return t(this.logY ? "loss.y_log" : "loss.y");
+  }
+
   /** The steps from `from` on that fall on the stride, as x (step) and y (loss). */
   collect(track, stride, from) {
     const x = [];
     const y = [];
+    const losses = track.lossColumn();
     let step = Math.ceil(from / stride) * stride;
     for (; step < track.end; step += stride) {
-      const loss = track.loss[step - track.base];
+      const loss = losses[step - track.base];
       x.push(step);
       y.push(Number.isFinite(loss) && (!this.logY || loss > 0) ? loss : null);
     }
@@ -83,17 +100,18 @@ export class LossChart {
   }
 
   /** Add what the store gained since the last call: one extendTraces, or a rebuild when a line restarted. */
-  update(race, store, logY) {
+  update(race, store, logY, fullBatch = false) {
     const shape = race.runners.map((r) => `${r.id}:${r.color}`).join();
     const needsRebuild =
       !this.ready ||
       logY !== this.logY ||
+      fullBatch !== this.fullBatch ||
       shape !== this.lines.map((l) => `${l.id}:${l.color}`).join() ||
       this.lines.some((line) => {
         const track = store.track(line.id);
         return track.epoch !== line.epoch || track.length / line.stride > MAX_POINTS || line.next < track.base;
       });
-    if (needsRebuild) return this.rebuild(race, store, logY);
+    if (needsRebuild) return this.rebuild(race, store, logY, fullBatch);
     const xs = [];
     const ys = [];
     const indices = [];
@@ -117,7 +135,7 @@ export class LossChart {
     const style = {
       name: race.runners.map((r) => this.names(race, r)),
       "line.width": race.runners.map((r) => (r === race.current ? 2.4 : 1.5)),
-      hovertemplate: race.runners.map(() => t("loss.hover")),
+      hovertemplate: race.runners.map(() => this.hover()),
     };
     const key = JSON.stringify(style);
     if (key === this.style) return; // a Plotly call costs ~20 ms: only when something shows differently
@@ -129,7 +147,7 @@ export class LossChart {
     if (!this.ready) return;
     Plotly.relayout(this.div, {
       "xaxis.title.text": t("loss.x"),
-      "yaxis.title.text": t(this.logY ? "loss.y_log" : "loss.y"),
+      "yaxis.title.text": this.yTitle(),
     });
   }
 

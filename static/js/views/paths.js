@@ -1,6 +1,9 @@
 // The runners on the contour, drawn on canvases over the plot: each path as a line (points closer than a
 // pixel merged; only new segments are added each frame), the start, the head, and at the head two arrows
 // on the same scale: −η∇J (the plain gradient step, dashed) and Δθ (the update the optimizer applied).
+// On a data problem the head shows −η∇J of the full batch (dashed white) and −η·g of the step's batch
+// (dotted, the runner's colour), Δθ where it differs from that, and optionally every sample's −η∇ℓᵢ as
+// faint points: the cloud a batch averages over.
 import { t } from "../i18n.js";
 
 const MERGE_PX = 0.75; // points nearer than this to the last drawn one add nothing visible
@@ -122,10 +125,11 @@ export class PathLayer {
   }
 
   /**
-   * @param {object} scene {map, race, store, cursor: {step}|null (selected runner), hover: {id, step}|null}
+   * @param {object} scene {map, race, store, cursor: {step}|null (selected runner), hover: {id, step}|null,
+   *   samples: draw the selected runner's per-sample gradient cloud (data problems)}
    */
   draw(scene) {
-    const { map, race, store, cursor, hover } = scene;
+    const { map, race, store, cursor, hover, samples } = scene;
     if (!map) {
       for (const ctx of [this.halo, this.lines, this.ctx]) {
         ctx.setTransform(1, 0, 0, 1, 0, 0);
@@ -159,7 +163,9 @@ export class PathLayer {
       }
       const last = track.length - 1;
       const headIndex = isSelected && cursor && track.index(cursor.step) >= 0 ? track.index(cursor.step) : last;
-      this.arrows(map, race, runner, track, headIndex);
+      const full = track.extras.get("full_gradient");
+      if (full) this.dataArrows(map, race, runner, track, headIndex, full, isSelected && samples);
+      else this.arrows(map, race, runner, track, headIndex);
       if (runner.status === "diverged" && headIndex === last) this.cross(map.toPx(track.x[last], track.y[last]), runner.color);
       else this.head(map.toPx(track.x[headIndex], track.y[headIndex]), runner.color, isSelected);
     }
@@ -295,21 +301,57 @@ export class PathLayer {
     const [px, py] = map.toPx(track.x[i], track.y[i]);
     if (finite(g)) this.arrow(px, py, g[0] * k, g[1] * k, runner.color, true);
     if (finite(d)) this.arrow(px, py, d[0] * k, d[1] * k, runner.color, false);
-    if (k > 1) {
-      const tip = finite(d) ? d : g;
-      const ctx = this.ctx;
-      ctx.font = "600 11px system-ui, sans-serif";
-      ctx.lineWidth = 3;
-      ctx.strokeStyle = "rgba(5,10,16,0.85)";
-      ctx.fillStyle = runner.color;
-      const text = t("arrows.scale", { k: k.toLocaleString("en") });
-      const tx = px + tip[0] * k + (tip[0] >= 0 ? 6 : -6 - ctx.measureText(text).width);
-      const ty = py + tip[1] * k + (tip[1] >= 0 ? 12 : -5);
-      ctx.strokeText(text, tx, ty);
-      ctx.fillText(text, tx, ty);
-    }
+    if (k > 1) this.scaleLabel(px, py, finite(d) ? d : g, k, runner.color);
   }
 
+  /**
+   * A data problem's head: −η∇J of the full batch (dashed white), −η·g of the batch (dotted, the runner's
+   * colour) and Δθ (solid) where it differs from −η·g, on one scale; with `cloud`, every sample's −η∇ℓᵢ
+   * (the newest frame's, when the head is there) as faint points on the same scale.
+   */
+  dataArrows(map, race, runner, track, i, full, cloud) {
+    const lr = race.lrAt(runner, track.hp[i]);
+    const toPxVec = ([vx, vy]) => [vx * map.sx, -vy * map.sy];
+    const finite = (v) => Number.isFinite(v[0]) && Number.isFinite(v[1]);
+    const f = toPxVec([-lr * full.data[2 * i], -lr * full.data[2 * i + 1]]);
+    const g = toPxVec([-lr * track.gx[i], -lr * track.gy[i]]);
+    const d = toPxVec([track.dx[i], track.dy[i]]);
+    const longest = Math.max(...[f, g, d].map((v) => (finite(v) ? Math.hypot(...v) : 0)));
+    if (!(longest > 0.01)) return;
+    const k = arrowScale(longest);
+    const [px, py] = map.toPx(track.x[i], track.y[i]);
+    const samples = track.samples;
+    if (cloud && samples && samples.step === track.base + i) {
+      const ctx = this.ctx;
+      ctx.fillStyle = runner.color;
+      ctx.globalAlpha = 0.4;
+      for (const [gx, gy] of samples.gradients) {
+        const [vx, vy] = toPxVec([-lr * gx, -lr * gy]);
+        ctx.fillRect(px + vx * k - 1.25, py + vy * k - 1.25, 2.5, 2.5);
+      }
+      ctx.globalAlpha = 1;
+    }
+    const apart = finite(d) && finite(g) && Math.hypot(d[0] - g[0], d[1] - g[1]) * k > 1;
+    if (apart) this.arrow(px, py, d[0] * k, d[1] * k, runner.color, false);
+    if (finite(f)) this.arrow(px, py, f[0] * k, f[1] * k, runner.color, true);
+    if (finite(g)) this.arrow(px, py, g[0] * k, g[1] * k, runner.color, "dotted");
+    if (k > 1) this.scaleLabel(px, py, finite(g) ? g : f, k, runner.color);
+  }
+
+  scaleLabel(px, py, tip, k, color) {
+    const ctx = this.ctx;
+    ctx.font = "600 11px system-ui, sans-serif";
+    ctx.lineWidth = 3;
+    ctx.strokeStyle = "rgba(5,10,16,0.85)";
+    ctx.fillStyle = color;
+    const text = t("arrows.scale", { k: k.toLocaleString("en") });
+    const tx = px + tip[0] * k + (tip[0] >= 0 ? 6 : -6 - ctx.measureText(text).width);
+    const ty = py + tip[1] * k + (tip[1] >= 0 ? 12 : -5);
+    ctx.strokeText(text, tx, ty);
+    ctx.fillText(text, tx, ty);
+  }
+
+  /** An arrow from (px, py) by (vx, vy): solid in `color`, dashed white (true), or dotted in `color`. */
   arrow(px, py, vx, vy, color, dashed) {
     const ctx = this.ctx;
     const length = Math.hypot(vx, vy);
@@ -331,22 +373,27 @@ export class PathLayer {
       ctx.lineTo(ex - ux * headLength + uy * headLength * 0.5, ey - uy * headLength - ux * headLength * 0.5);
       ctx.closePath();
     };
+    const dotted = dashed === "dotted";
+    const paint = dashed && !dotted ? "#ffffff" : color;
     ctx.setLineDash([]);
     shaft();
     ctx.lineWidth = dashed ? 4 : 5;
     ctx.strokeStyle = "rgba(5,10,16,0.8)";
-    ctx.stroke();
-    head();
-    ctx.lineWidth = 3;
-    ctx.stroke();
-    ctx.setLineDash(dashed ? [5, 4] : []);
-    shaft();
-    ctx.lineWidth = dashed ? 1.8 : 2.6;
-    ctx.strokeStyle = dashed ? "#ffffff" : color;
+    if (dotted) ctx.setLineDash([0.1, 5.5]);
+    ctx.lineWidth = dotted ? 6 : ctx.lineWidth;
     ctx.stroke();
     ctx.setLineDash([]);
     head();
-    ctx.fillStyle = dashed ? "#ffffff" : color;
+    ctx.lineWidth = 3;
+    ctx.stroke();
+    ctx.setLineDash(dotted ? [0.1, 5.5] : dashed ? [5, 4] : []);
+    shaft();
+    ctx.lineWidth = dotted ? 3.6 : dashed ? 1.8 : 2.6;
+    ctx.strokeStyle = paint;
+    ctx.stroke();
+    ctx.setLineDash([]);
+    head();
+    ctx.fillStyle = paint;
     ctx.fill();
   }
 

@@ -41,11 +41,12 @@ export class SurfaceView {
     const z = [];
     let step = Math.ceil(from / stride) * stride;
     const last = track.end - 1;
+    const losses = track.lossColumn(); // on a data problem the full-batch J: the surface drawn
     for (; step <= last; step += stride) {
       const i = step - track.base;
       x.push(track.x[i]);
       y.push(track.y[i]);
-      z.push(this.height(track.loss[i]));
+      z.push(this.height(losses[i]));
     }
     return { x, y, z, next: step };
   }
@@ -53,7 +54,7 @@ export class SurfaceView {
   headOf(track, runner) {
     if (!track.length) return { x: [runner.start[0]], y: [runner.start[1]], z: [null] };
     const i = track.length - 1;
-    return { x: [track.x[i]], y: [track.y[i]], z: [this.height(track.loss[i])] };
+    return { x: [track.x[i]], y: [track.y[i]], z: [this.height(track.lossColumn()[i])] };
   }
 
   rebuild(race, store) {

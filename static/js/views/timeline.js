@@ -1,5 +1,7 @@
 // The timeline: a scrubber over the selected runner's steps so far, and the numbers of the step under
 // it: θ, J(θ), ∇J, ‖∇J‖, the plain gradient step −η∇J and the update Δθ. "Live" follows the newest step.
+// On a data problem: the full-batch J and ∇J beside the loss and gradient g of the step's batch, and the
+// epoch and batch size.
 import { el, fmt } from "../dom.js";
 import { t } from "../i18n.js";
 
@@ -14,6 +16,7 @@ export class Timeline {
     this.handlers = handlers;
     this.live = true;
     this.step = null;
+    this.dataSize = 0; // N on a data problem
     range.addEventListener("input", () => {
       const max = Number(range.max);
       this.live = Number(range.value) >= max;
@@ -44,7 +47,9 @@ export class Timeline {
     return Math.min(Math.max(this.step, track.base), track.lastStep);
   }
 
-  render(race, store) {
+  /** @param {number} dataSize N on a data problem (for its epochs), else 0 */
+  render(race, store, dataSize = 0) {
+    this.dataSize = dataSize;
     const runner = race.current;
     const track = runner ? store.track(runner.id) : null;
     const step = this.shownStep(track);
@@ -69,6 +74,10 @@ export class Timeline {
     }
     const lr = race.lrAt(runner, record.hpVersion);
     const [gx, gy] = record.gradient;
+    if (record.extras.full_gradient) {
+      this.renderDataReadout(record, lr, track, this.dataSize);
+      return;
+    }
     this.summary.replaceChildren(
       this.item("readout.step", String(record.step), "readout.step_title"),
       this.item("readout.loss", fmt(record.loss), "readout.loss_title"),
@@ -79,6 +88,29 @@ export class Timeline {
       pair("readout.theta", record.point, "readout.theta_title"),
       pair("readout.grad", record.gradient, "readout.grad_title"),
       pair("readout.gd_step", [-lr * gx, -lr * gy], "readout.gd_step_title"),
+      pair("readout.delta", record.delta, "readout.delta_title"),
+    );
+  }
+
+  /** A data problem's step: what the batch saw next to what all the data says. */
+  renderDataReadout(record, lr, track, n) {
+    const { full_loss: [fullLoss], full_gradient: full, batch_size: [k] } = record.extras;
+    const epoch = track.epochAt(track.index(record.step), n);
+    const [gx, gy] = record.gradient;
+    const pair = (key, v, title) => this.row(t(key), [fmt(v[0]), fmt(v[1])], t(title));
+    this.summary.replaceChildren(
+      this.item("readout.step", String(record.step), "readout.step_title"),
+      this.item("readout.epoch", String(epoch), "readout.epoch_title"),
+      this.item("readout.batch", String(k), "readout.batch_title"),
+      this.item("readout.full_loss", fmt(fullLoss), "readout.full_loss_title"),
+      this.item("readout.batch_loss", fmt(record.loss), "readout.batch_loss_title"),
+      this.item("readout.lr", fmt(lr), "readout.lr_title"),
+    );
+    this.body.replaceChildren(
+      pair("readout.theta", record.point, "readout.theta_title"),
+      pair("readout.full_grad", full, "readout.full_grad_title"),
+      pair("readout.batch_grad", [gx, gy], "readout.batch_grad_title"),
+      pair("readout.batch_step", [-lr * gx, -lr * gy], "readout.batch_step_title"),
       pair("readout.delta", record.delta, "readout.delta_title"),
     );
   }
