@@ -72,6 +72,14 @@ class Settings(BaseSettings):
     max_trainings: int = Field(
         4, ge=1, le=64, description="CNN trainings stepping at once; the rest wait in line (2 cores: ~2 each)"
     )
+    max_landscapes: int = Field(
+        1, ge=1, le=64, description="loss landscapes computed at once; the rest wait (each ~4-8 s of CPU)"
+    )
+    landscape_snapshot_bytes: int = Field(
+        16 * 2**20,
+        ge=2**20,
+        description="bytes of weight snapshots a training keeps for its landscape path (thinned when full)",
+    )
     device: Literal["auto", "cpu", "cuda"] = Field(
         "auto", description="where CNNs train: auto takes CUDA when torch sees a GPU, else the CPU"
     )

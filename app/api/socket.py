@@ -110,4 +110,4 @@ async def surfaces_socket(ws: WebSocket) -> None:
 @router.websocket("/ws/cnn")
 async def cnn_socket(ws: WebSocket) -> None:
     """A CNN training; resumes like /ws."""
-    await serve(ws, lambda settings, registry: CnnSession(settings, registry.trainings))
+    await serve(ws, lambda settings, registry: CnnSession(settings, registry.trainings, registry.landscapes))

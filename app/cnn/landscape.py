@@ -97,7 +97,7 @@ class Snapshots:
                 if step == self._steps[-1]:
                     return False
                 raise ValueError(f"steps must increase: got {step} after {self._steps[-1]}")
-            if len(self._vectors) == self.capacity:
+            if self._vectors and len(self._vectors) == self.capacity:
                 self._steps, self._vectors = self._steps[::2], self._vectors[::2]  # the first stays
                 self.every *= 2
             self._steps.append(step)

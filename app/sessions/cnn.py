@@ -12,11 +12,15 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from app.cnn.landscape import MIN_SNAPSHOTS, Evaluator, Snapshots
 from app.cnn.trainer import Trainer
 from app.config import Settings
 from app.errors import AppError, from_validation_error
+from app.sessions.cnn_landscape import LandscapeJob
 from app.sessions.cnn_protocol import (
     CNN_CLIENT_MESSAGE,
+    CnnLandscape,
+    CnnLandscapeCancel,
     CnnModel,
     CnnReset,
     CnnSnapshotRequest,
@@ -84,13 +88,20 @@ class CnnSession(SessionCore):
     messages = CNN_CLIENT_MESSAGE
     tick_estimate = 5e-3  # a measured step of the default CNN, batch 64
 
-    def __init__(self, settings: Settings, slots: TrainingSlots):
+    def __init__(
+        self, settings: Settings, slots: TrainingSlots, landscapes: threading.Semaphore | None = None
+    ):
         super().__init__(settings)
         self.slots = slots
+        # landscapes computing at once, server-wide (the registry's); a session of its own in tests
+        self.landscapes = landscapes or threading.BoundedSemaphore(settings.max_landscapes)
         self.trainer: Trainer | None = None
         self.speed = 100.0
         self._snapshot_due = False
         self._last_snapshot = 0.0
+        self.snapshots: Snapshots | None = None  # the weights along the run, for the landscape's path
+        self.landscape: LandscapeJob | None = None
+        self._jobs = 0
 
     @property
     def started(self) -> bool:
@@ -118,23 +129,69 @@ class CnnSession(SessionCore):
         if isinstance(msg, CnnStart):
             self.trainer = Trainer(msg.model, msg.trainer)
             self.playing, self.speed, self.pending_steps = msg.playing, msg.speed, 0
-            self._snapshot_due = True
+            self._new_weights()
         elif self.trainer is None:
             raise AppError(409, "no_run", "no training yet: send a 'cnn_start' message first")
         elif isinstance(msg, CnnUpdate):
             self._update(msg)
         elif isinstance(msg, CnnModel):
             self.trainer = Trainer(msg.model, self.trainer.config)
-            self._snapshot_due = True
+            self._new_weights()
         elif isinstance(msg, CnnReset):
             self.trainer.reset(msg.seed)
-            self._snapshot_due = True
+            self._new_weights()
         elif isinstance(msg, CnnSnapshotRequest):
             self._snapshot_due = True
+        elif isinstance(msg, CnnLandscape):
+            self._start_landscape(msg)
+        elif isinstance(msg, CnnLandscapeCancel):
+            self.stop_landscape()
         else:
             self.playback(msg)
         self._claim()
         return self.state(msg.type, msg.ref)
+
+    def _new_weights(self) -> None:
+        """A new network or fresh weights: a new path begins at them, and the old landscape is moot."""
+        self.stop_landscape()
+        t = self.trainer
+        size = 4 * t.parameter_count()  # float32 snapshots
+        self.snapshots = Snapshots(max(self.settings.landscape_snapshot_bytes, MIN_SNAPSHOTS * size))
+        self.snapshots.add(t.step_count, t.model)
+        self._snapshot_due = True
+
+    def _start_landscape(self, msg: CnnLandscape) -> None:
+        """Between two steps: save the current weights, copy what the evaluation needs, start the job."""
+        t = self.trainer
+        self.stop_landscape()
+        self.snapshots.add(t.step_count, t.model)
+        if msg.plane == "pca" and len(self.snapshots) < MIN_SNAPSHOTS:
+            raise AppError(
+                409,
+                "too_early",
+                f"a PCA plane needs the path of at least {MIN_SNAPSHOTS} saved weights, "
+                f"this run has {len(self.snapshots)}: train a few steps first, or pick random directions",
+            )
+        self._jobs += 1
+        self.landscape = LandscapeJob(
+            self._jobs,
+            msg,
+            self.snapshots,
+            Evaluator.on_training_split(t.model, t.data),
+            self.landscapes,
+            self._emit,
+        )
+        self.landscape.start()
+
+    def _emit(self, message: Any) -> None:
+        emit = self.emit  # read at each call: a resumed page brings a new live session
+        if emit is not None:
+            emit(message)
+
+    def stop_landscape(self) -> None:
+        if self.landscape is not None:
+            self.landscape.stop()
+            self.landscape = None
 
     def _update(self, msg: CnnUpdate) -> None:
         t = self.trainer
@@ -178,12 +235,14 @@ class CnnSession(SessionCore):
 
     def detached(self) -> None:
         self.slots.release(self)
+        self.stop_landscape()  # its rows would go nowhere; the page asks again when it is back
 
     def resumed(self) -> None:
         self._claim()
 
     def closed(self) -> None:
         self.slots.release(self)
+        self.stop_landscape()
 
     # --- stepping ----------------------------------------------------------------------------------------
 
@@ -194,6 +253,7 @@ class CnnSession(SessionCore):
         for _ in range(ticks):
             report = t.step()
             steps.append(report)
+            self.snapshots.maybe_add(t.step_count, t.model)
             if report.diverged:
                 break
         events: list[Any] = []

@@ -5,6 +5,11 @@ The client starts a training (``cnn_start``: a model and how to train it), chang
 ``hello`` once, ``cnn_state`` after every change, ``cnn_frame`` with every step's measurements at the
 display rate, and ``cnn_snapshot`` (histograms, filters, predictions, confusion matrix) a few times a
 second while training and on request.
+
+A loss landscape (``cnn_landscape``) is computed in a worker thread while training goes on: the server
+sends ``cnn_landscape_plane`` (the plane, its axes and the training path projected on it), a coarse
+picture (``cnn_landscape_coarse``), the 1-D line from the initial weights (``cnn_landscape_line``), the full
+grid row by row (``cnn_landscape_row``), and ``cnn_landscape_done`` (finished, cancelled or failed).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from app.cnn.landscape import MAX_GRID, PlaneInfo
 from app.cnn.models import LayerInfo, ModelConfig
 from app.cnn.reports import SlowReport, StepReport
 from app.cnn.schedules import Schedule
@@ -82,8 +88,44 @@ class CnnSnapshotRequest(BaseModel):
     ref: Ref = None
 
 
+class CnnLandscape(BaseModel):
+    """Compute the loss landscape around the current weights (replacing any landscape still computing)."""
+
+    model_config = INPUT
+    type: Literal["cnn_landscape"]
+    ref: Ref = None
+    plane: Literal["pca", "random"] = Field(
+        "pca",
+        description="pca: the top two principal components of the training path (the path lies in it); "
+        "random: two filter-normalized random directions (Li et al. 2018; the path is not meaningful there)",
+    )
+    n: int = Field(31, ge=5, le=MAX_GRID, description="grid points per side")
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="random directions only")
+    radius: float = Field(
+        1.0, gt=0, le=10, description="random directions only: the window is ±radius in α and β"
+    )
+
+
+class CnnLandscapeCancel(BaseModel):
+    """Stop the landscape being computed (what is done so far stays on the page)."""
+
+    model_config = INPUT
+    type: Literal["cnn_landscape_cancel"]
+    ref: Ref = None
+
+
 CnnClientMessage = Annotated[
-    CnnStart | CnnUpdate | CnnModel | CnnReset | CnnSnapshotRequest | Play | Pause | Step | SetSpeed,
+    CnnStart
+    | CnnUpdate
+    | CnnModel
+    | CnnReset
+    | CnnSnapshotRequest
+    | CnnLandscape
+    | CnnLandscapeCancel
+    | Play
+    | Pause
+    | Step
+    | SetSpeed,
     Field(discriminator="type"),
 ]
 CNN_CLIENT_MESSAGE = TypeAdapter(CnnClientMessage)
@@ -123,6 +165,60 @@ class CnnSnapshot(BaseModel):
     report: SlowReport
 
 
+Loss = Annotated[float | None, Field(description="null where the loss is NaN or infinite")]
+
+
+class LandscapePlane(BaseModel):
+    model_config = OUTPUT
+    type: Literal["cnn_landscape_plane"] = "cnn_landscape_plane"
+    job: int = Field(description="numbers this landscape; every later landscape message carries it")
+    ref: str | None = None
+    plane: PlaneInfo = Field(description="the plane through θ* and the training path projected on it")
+    alphas: list[float] = Field(description="the grid's α values (columns)")
+    betas: list[float] = Field(description="the grid's β values (rows)")
+    parameters: int = Field(description="the network's parameter count: the dimensions the plane cuts")
+    snapshots: int = Field(description="weight snapshots along the path")
+    snapshot_every: int = Field(description="steps between snapshots now (it doubles when the budget fills)")
+
+
+class LandscapeCoarse(BaseModel):
+    model_config = OUTPUT
+    type: Literal["cnn_landscape_coarse"] = "cnn_landscape_coarse"
+    job: int
+    alpha_index: list[int] = Field(description="the coarse columns, as indices into alphas")
+    beta_index: list[int] = Field(description="the coarse rows, as indices into betas")
+    loss: list[list[Loss]] = Field(description="[row][column] at the coarse points")
+    progress: float = Field(description="share of the full grid evaluated")
+
+
+class LandscapeLine(BaseModel):
+    model_config = OUTPUT
+    type: Literal["cnn_landscape_line"] = "cnn_landscape_line"
+    job: int
+    t: list[float] = Field(description="θ(t) = θ₀ + t·(θ* − θ₀): 0 at the initial weights, 1 at θ*")
+    loss: list[Loss]
+    start_step: int
+    end_step: int
+
+
+class LandscapeRow(BaseModel):
+    model_config = OUTPUT
+    type: Literal["cnn_landscape_row"] = "cnn_landscape_row"
+    job: int
+    index: int = Field(description="the row: β = betas[index]")
+    loss: list[Loss] = Field(description="one value per α")
+    progress: float
+
+
+class LandscapeDone(BaseModel):
+    model_config = OUTPUT
+    type: Literal["cnn_landscape_done"] = "cnn_landscape_done"
+    job: int
+    status: Literal["done", "cancelled", "failed"]
+    seconds: float = Field(description="from the request to now")
+    message: str | None = Field(None, description="why it failed")
+
+
 class CnnError(BaseModel):
     model_config = OUTPUT
     type: Literal["error"] = "error"
@@ -131,6 +227,17 @@ class CnnError(BaseModel):
 
 
 CnnServerMessage = Annotated[
-    Hello | CnnState | CnnFrame | CnnSnapshot | Notice | CnnError, Field(discriminator="type")
+    Hello
+    | CnnState
+    | CnnFrame
+    | CnnSnapshot
+    | LandscapePlane
+    | LandscapeCoarse
+    | LandscapeLine
+    | LandscapeRow
+    | LandscapeDone
+    | Notice
+    | CnnError,
+    Field(discriminator="type"),
 ]
 CNN_SERVER_MESSAGE = TypeAdapter(CnnServerMessage)

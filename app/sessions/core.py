@@ -40,6 +40,9 @@ class SessionCore:
         # Set by the live session: post a state with this cause and wake the frame loop. Safe to call from
         # a worker thread.
         self.notify: Callable[[str], None] | None = None
+        # Set by the live session: send a message (a pydantic model) to the page. Safe from a worker thread;
+        # dropped while no page is attached.
+        self.emit: Callable[[BaseModel], None] | None = None
 
     def remember(self, seq: int, text: str, max_bytes: int) -> None:
         """Keep a sent frame for replay to a page that reconnects; the oldest go first past max_bytes."""

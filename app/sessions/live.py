@@ -127,12 +127,18 @@ class LiveSession:
         self.task: asyncio.Task | None = None  # the frame loop, set by whoever runs it
         loop = asyncio.get_running_loop()
         self.session.notify = lambda cause: loop.call_soon_threadsafe(self._notified, cause)
+        self.session.emit = lambda message: loop.call_soon_threadsafe(self._emitted, message)
 
     def _notified(self, cause: str) -> None:
         """The session changed by itself (e.g. it got a training slot): tell the page, wake the loop."""
         if self.session.started and not self.closed:
             self.post(self.session.state(cause))
             self._wake.set()
+
+    def _emitted(self, message: BaseModel) -> None:
+        """A message from the session's own work (e.g. a landscape row from its worker thread)."""
+        if not self.closed:
+            self.post(message)
 
     def post(self, message: BaseModel | dict[str, Any]) -> None:
         """Queue a message: a pydantic model, or a plain dict of dataclasses and arrays (orjson)."""

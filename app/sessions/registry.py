@@ -3,6 +3,7 @@ the limits on both (in total and per client address)."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ class SessionRegistry:
         self.detached: dict[str, Detached] = {}  # resume token -> session waiting for its page
         self.stopping = False  # the server is shutting down: nothing to keep for later
         self.trainings = TrainingSlots(settings.max_trainings)
+        self.landscapes = threading.BoundedSemaphore(settings.max_landscapes)  # computing at once
         metrics.watch(metrics.trainings.labels("running"), lambda: len(self.trainings.holders))
         metrics.watch(metrics.trainings.labels("queued"), lambda: self.trainings.queued)
         metrics.watch(metrics.sessions.labels("attached"), lambda: len(self.attached))

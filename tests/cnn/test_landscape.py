@@ -248,6 +248,16 @@ def test_snapshots_stay_within_budget_over_a_long_run_and_keep_the_first_and_lat
     assert snapshots.add(1000, model) and snapshots.latest[0] == 1000  # the current weights, off the pace
 
 
+def test_snapshots_keep_every_step_until_the_budget_is_full():
+    model = nn.Linear(20, 5)
+    snapshots = Snapshots(budget_bytes=50 * 105 * 4)
+    assert all(snapshots.maybe_add(step, model) for step in range(50))
+    assert snapshots.read()[0] == list(range(50)) and snapshots.every == 1
+    assert snapshots.maybe_add(50, model) and snapshots.every == 2  # full: every other one went
+    assert not snapshots.maybe_add(51, model) and snapshots.maybe_add(52, model)
+    assert snapshots.read()[0] == [*range(0, 50, 2), 50, 52] and snapshots.every == 2
+
+
 def test_snapshots_refuse_what_they_cannot_hold():
     model = nn.Linear(4, 2)
     with pytest.raises(ValueError, match="at least 3 snapshots of 40 bytes, got 100"):
