@@ -13,13 +13,14 @@ from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from app.config import Settings, get_settings
 from app.descent.optimizers import OPTIMIZERS
 from app.descent.surfaces import SURFACES
 from app.main import create_app
+from app.sessions.cnn_protocol import CNN_SERVER_MESSAGE
 from app.sessions.protocol import SERVER_MESSAGE
 from tests.helpers import strict_json
 
@@ -116,6 +117,28 @@ stability_body = body_of(
         "n": st.one_of(st.integers(0, 6), extreme),
     }
 )
+lesson_bodies = {
+    "gradient": body_of({"x": extreme, "target": extreme, "lr": extreme}),
+    "descent": body_of(
+        {
+            "x": extreme,
+            "target": extreme,
+            "lrs": st.one_of(st.lists(extreme, max_size=8), junk),
+            "steps": st.one_of(st.integers(-2, 250), extreme),
+        }
+    ),
+    "chain": body_of({"W": extreme, "b": extreme, "x": extreme, "target": extreme}),
+    "backprop": body_of(
+        {
+            "activation": st.one_of(st.sampled_from(["sigmoid", "relu", "tanh"]), junk),
+            "depth": st.one_of(st.integers(0, 10), extreme),
+            "width": st.one_of(st.integers(0, 10), extreme),
+            "x": st.one_of(st.lists(extreme, max_size=10), junk),
+            "y": extreme,
+            "seed": extreme,
+        }
+    ),
+}
 raw_bytes = st.one_of(
     st.binary(max_size=200),
     st.sampled_from(
@@ -191,6 +214,12 @@ def test_grid_bodies_and_queries(client, body, n):
 )
 def test_raw_bytes_bodies(client, content, path):
     check_answer(client.post(path, content=content, headers={"content-type": "application/json"}))
+
+
+@examples(200)
+@given(lesson=st.sampled_from(sorted(lesson_bodies)), data=st.data())
+def test_lesson_bodies(client, lesson, data):
+    post(client, f"/api/lessons/{lesson}", data.draw(lesson_bodies[lesson]))
 
 
 # --- WebSocket ----------------------------------------------------------------------------------------------
@@ -289,3 +318,137 @@ def test_websocket_messages(session, text, binary):
     ]
     session.send_text(json.dumps({"type": "start", "surface": "booth", "runners": runners, "playing": False}))
     alive(session, next(counter))
+
+
+# --- the CNN socket ------------------------------------------------------------------------------------
+
+SMALL_NET = {"kind": "cnn", "blocks": [{"channels": 4, "kernel": 3, "pool": "max"}], "depth": 1, "width": 16}
+model_spec = st.one_of(
+    body_of(
+        {
+            "kind": st.one_of(st.sampled_from(["cnn", "mlp", "rnn"]), junk),
+            "blocks": st.one_of(
+                st.lists(
+                    body_of(
+                        {
+                            "channels": st.one_of(st.integers(-1, 20), extreme),
+                            "kernel": st.one_of(st.integers(-1, 9), extreme),
+                            "pool": st.one_of(st.sampled_from(["max", "avg", "none", "min"]), junk),
+                        }
+                    ),
+                    max_size=4,
+                ),
+                junk,
+            ),
+            "depth": st.one_of(st.integers(-1, 10), extreme),
+            "width": st.one_of(st.integers(0, 40), extreme),
+            "activation": st.one_of(st.sampled_from(["relu", "tanh", "sigmoid", "gelu", "swish"]), junk),
+            "batch_norm": scalar,
+            "dropout": extreme,
+            "init": st.one_of(st.sampled_from(["default", "xavier", "kaiming", "too_small", "zeros"]), junk),
+            "seed": extreme,
+        }
+    ),
+    junk,
+)
+schedule_spec = st.one_of(
+    body_of(
+        {
+            "kind": st.one_of(st.sampled_from(["constant", "step", "cosine", "warmup", "cyclic"]), junk),
+            "gamma": extreme,
+            "every": extreme,
+            "total_steps": extreme,
+            "warmup_steps": extreme,
+        }
+    ),
+    junk,
+)
+trainer_spec = st.one_of(
+    body_of(
+        {
+            "optimizer": optimizer,
+            "hyperparameters": hyperparameters,
+            "batch_size": st.one_of(st.integers(-1, 80), extreme),
+            "schedule": schedule_spec,
+            "seed": extreme,
+            "eval_every": extreme,
+            "val_fraction": extreme,
+        }
+    ),
+    junk,
+)
+cnn_message_fields = {
+    "cnn_start": {"model": model_spec, "trainer": trainer_spec, "playing": scalar, "speed": extreme},
+    "cnn_update": {
+        "optimizer": optimizer,
+        "hyperparameters": hyperparameters,
+        "batch_size": st.one_of(st.integers(-1, 80), extreme),
+        "schedule": schedule_spec,
+        "eval_every": extreme,
+    },
+    "cnn_model": {"model": model_spec},
+    "cnn_reset": {"seed": extreme},
+    "cnn_snapshot": {},
+    "cnn_landscape": {
+        "plane": st.one_of(st.sampled_from(["pca", "random", "pcb"]), junk),
+        "n": st.one_of(st.integers(0, 9), extreme),  # small grids: the fuzzer explores validation
+        "seed": extreme,
+        "radius": extreme,
+    },
+    "cnn_landscape_cancel": {},
+    "play": {},
+    "pause": {},
+    "step": {"count": st.one_of(st.integers(-3, 5), st.text(max_size=5), junk)},
+    "set_speed": {"speed": extreme},
+    "start": {"surface": surface},  # a 2-D message on the CNN socket
+}
+cnn_message = st.one_of(
+    *[
+        st.fixed_dictionaries(
+            {"type": st.just(kind)}, optional={**fields, "ref": st.one_of(st.text(max_size=80), junk)}
+        )
+        for kind, fields in cnn_message_fields.items()
+    ],
+    junk,
+)
+cnn_text = st.one_of(cnn_message.map(lambda m: json.dumps(m, allow_nan=True)), st.text(max_size=200))
+
+
+@pytest.fixture(scope="module")
+def cnn_session(client):
+    with client.websocket_connect("/ws/cnn") as ws:
+        assert ws.receive_json()["type"] == "hello"
+        yield ws
+
+
+def cnn_alive(ws, probe: int) -> list[dict]:
+    """As alive(), on the CNN socket (landscape messages from a worker thread may come in between)."""
+    ws.send_text(json.dumps({"type": "pause", "ref": f"probe-{probe}"}))
+    seen = []
+    while True:
+        message = strict_json(ws.receive_text())
+        CNN_SERVER_MESSAGE.validate_python(message)
+        seen.append(message)
+        if message.get("ref") == f"probe-{probe}":
+            return seen
+
+
+@examples(300)
+@given(text=cnn_text, binary=st.booleans())
+def test_cnn_socket_messages(cnn_session, text, binary):
+    if binary:
+        cnn_session.send_bytes(text.encode("utf-8", "surrogatepass"))
+    else:
+        cnn_session.send_text(text)
+    seen = cnn_alive(cnn_session, next(counter))
+    for m in seen[:-1]:
+        event(m["type"] if m["type"] != "error" else f"error {m['error']['code']}")
+    for m in seen:
+        if m["type"] == "error":
+            assert m["error"]["code"] != "internal_error", m
+        if m["type"] == "cnn_landscape_done":  # failing is allowed only for a reason it can name
+            assert m["status"] != "failed" or "logged" not in (m["message"] or ""), m
+    # A valid start, model or reset: back to a small network, paused, so no example inherits a big one.
+    if any(m["type"] == "cnn_state" for m in seen[:-1]):
+        cnn_session.send_text(json.dumps({"type": "cnn_start", "model": SMALL_NET, "playing": False}))
+        cnn_alive(cnn_session, next(counter))
