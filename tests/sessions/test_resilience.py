@@ -228,9 +228,11 @@ def test_sigterm_tells_open_pages_the_server_restarts():
 
 
 def test_closed_sessions_leave_nothing_behind(server_with):
-    """Open and close many sessions of both kinds: no session object, task or training slot stays."""
+    """Open and close many sessions of both kinds, some mid-landscape: no session object, task, training
+    slot or landscape thread stays."""
     import asyncio
     import gc
+    import threading
 
     from app.sessions.core import SessionCore
 
@@ -238,15 +240,22 @@ def test_closed_sessions_leave_nothing_behind(server_with):
     registry = server.app.state.sessions
     gc.collect()
     before = len(SessionCore.instances)
-    for _ in range(12):
+    for i in range(12):
         c = Client(server.url)
         start(c)
         [c.recv() for _ in range(3)]
         cnn = Client(server.url, path="/ws/cnn", schema=CNN_SERVER_MESSAGE)
         cnn.send({"type": "cnn_start", "model": {"blocks": [{"channels": 2}], "width": 8}, "ref": "go"})
         cnn.until("cnn_state", ref="go")
+        if i % 4 == 0:  # a big landscape, dropped with its socket
+            cnn.send({"type": "cnn_landscape", "plane": "random", "n": 51, "ref": "land"})
+            cnn.until("cnn_landscape_plane", timeout=30)
         c.close()
         cnn.close()
+    deadline = time.monotonic() + 5
+    while any(t.name.startswith("landscape-") for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("landscape-")]
     deadline = time.monotonic() + 5
     while (registry.attached or registry.trainings.holders) and time.monotonic() < deadline:
         time.sleep(0.05)
