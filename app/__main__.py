@@ -5,6 +5,7 @@ from __future__ import annotations
 import uvicorn
 
 from app.config import get_settings
+from app.ws_protocol import GdvizWebSocketProtocol
 
 
 def main() -> None:
@@ -18,6 +19,7 @@ def main() -> None:
         log_level=s.log_level,
         ws_max_size=s.ws_max_message_bytes,
         ws_per_message_deflate=s.ws_compression,
+        ws=GdvizWebSocketProtocol,
         timeout_graceful_shutdown=5,
     )
 

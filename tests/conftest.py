@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 
 from app.config import get_settings
 from app.main import create_app
+from app.ws_protocol import GdvizWebSocketProtocol
 
 
 @pytest.fixture
@@ -44,6 +45,8 @@ class ServerThread:
             log_level="warning",
             ws_max_size=65536,
             ws_ping_interval=None,
+            ws=GdvizWebSocketProtocol,  # what `python -m app` serves with
+            ws_per_message_deflate=self.app.state.settings.ws_compression,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
