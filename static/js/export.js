@@ -3,14 +3,28 @@
 import { download } from "./dom.js";
 
 const finite = (v) => (Number.isFinite(v) ? v : null);
-const CSV_COLUMNS = ["runner", "optimizer", "step", "x", "y", "loss", "grad_x", "grad_y", "delta_x", "delta_y"];
+// On a data problem loss and grad are the batch's; the full_* columns are over all samples (empty elsewhere).
+const CSV_COLUMNS = [
+  "runner", "optimizer", "step", "x", "y", "loss", "grad_x", "grad_y", "delta_x", "delta_y",
+  "full_loss", "full_grad_x", "full_grad_y", "epoch", "batch_size",
+];
+
+/** Column `column` of extra `name` at record i, NaN where the run has no such extra. */
+function extraAt(track, name, i, column = 0) {
+  const entry = track.extras.get(name);
+  return entry ? entry.data[i * entry.width + column] : NaN;
+}
 
 export function trajectoriesCsv(race, store) {
   const lines = [CSV_COLUMNS.join(",")];
   for (const runner of race.runners) {
     const track = store.track(runner.id);
     for (let i = 0; i < track.length; i += 1) {
-      const values = [track.x[i], track.y[i], track.loss[i], track.gx[i], track.gy[i], track.dx[i], track.dy[i]];
+      const values = [
+        track.x[i], track.y[i], track.loss[i], track.gx[i], track.gy[i], track.dx[i], track.dy[i],
+        extraAt(track, "full_loss", i), extraAt(track, "full_gradient", i, 0), extraAt(track, "full_gradient", i, 1),
+        extraAt(track, "epoch", i), extraAt(track, "batch_size", i),
+      ];
       const cells = values.map((v) => (Number.isFinite(v) ? String(v) : ""));
       lines.push([runner.id, runner.optimizer, track.base + i, ...cells].join(","));
     }
@@ -48,6 +62,8 @@ export function trajectoriesJson(race, store, surfaceRef, seed) {
         hp_versions: Array.from(track.hp.subarray(0, n)),
         state: named(track.state, n),
         terms: named(track.terms, n),
+        ...(runner.batch ? { batch: runner.batch } : {}),
+        ...(track.extras.size ? { extras: named(track.extras, n) } : {}),
       };
     }),
   };

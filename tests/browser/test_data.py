@@ -3,12 +3,16 @@ live batch sizes, the data set's parameters, and the "Batch vs SGD vs mini-batch
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import math
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.helpers import records, runners, wait_steps
+from tests.browser.helpers import records, runners, settled_steps, wait_steps
 
 pytestmark = pytest.mark.browser
 
@@ -153,3 +157,29 @@ def test_a_data_set_parameter_regenerates_the_data_and_the_surface(gdviz, page, 
     page.wait_for_function("() => window.gdviz.scatter().n === 4")
     expect(field).to_have_value("4")
     assert watch.errors == []
+
+
+def test_the_export_carries_the_batch_and_the_full_batch_numbers(gdviz, page):
+    full, stochastic, minibatch = open_comparison(gdviz, page)
+    for i in range(3):
+        wait_steps(page, 5, runner=i)
+    page.get_by_role("button", name="Pause").click()
+    settled_steps(page)
+    steps = min(r["steps"] for r in runners(page))
+    page.get_by_role("button", name="Export ▾").click()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Trajectories (CSV)").click()
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text("utf-8"))))
+    sgd = [row for row in rows if row["runner"] == stochastic["id"]][:steps]
+    expected = records(page, stochastic["id"], 0, steps)
+    assert [float(row["full_loss"]) for row in sgd] == [r["extras"]["full_loss"][0] for r in expected]
+    assert [float(row["full_grad_x"]) for row in sgd] == [r["extras"]["full_gradient"][0] for r in expected]
+    assert {row["batch_size"] for row in sgd} == {"1"}
+    assert float(sgd[0]["loss"]) != float(sgd[0]["full_loss"])  # one sample's loss, not the mean
+    page.get_by_role("button", name="Export ▾").click()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Trajectories + state (JSON)").click()
+    data = json.loads(Path(download.value.path()).read_text("utf-8"))
+    batches = [r["batch"]["mode"] for r in data["runners"]]
+    assert batches == ["full", "stochastic", "minibatch"]
+    assert data["runners"][2]["extras"]["batch_size"][:2] == [[16.0], [16.0]]
