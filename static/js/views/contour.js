@@ -2,7 +2,7 @@
 // (paths, heads, arrows) and the basin map are drawn by paths.js on a canvas on top; this view tells it
 // how data maps to pixels and reports clicks (set a start) and pointer positions.
 import { t, tOr } from "../i18n.js";
-import { axis, baseLayout, heightTransform, PLOTLY_CONFIG, SURFACE_COLORSCALE } from "./theme.js";
+import { axis, axisMapping, baseLayout, heightTransform, PLOTLY_CONFIG, SURFACE_COLORSCALE } from "./theme.js";
 
 const MARGIN = { l: 42, r: 12, t: 10, b: 34 };
 const CLICK_SLOP_PX = 5;
@@ -121,26 +121,7 @@ export class ContourView {
 
   /** Data ↔ pixels (CSS px relative to the div), from Plotly's axes; null before the first plot. */
   mapping() {
-    const full = this.div._fullLayout;
-    if (!full?.xaxis?._length) return null;
-    const xa = full.xaxis;
-    const ya = full.yaxis;
-    const [x0, x1] = xa.range;
-    const [y0, y1] = ya.range;
-    const sx = xa._length / (x1 - x0);
-    const sy = ya._length / (y1 - y0);
-    return {
-      area: { left: xa._offset, top: ya._offset, width: xa._length, height: ya._length },
-      sx,
-      sy,
-      x0,
-      y1,
-      left: xa._offset,
-      top: ya._offset,
-      toPx: (x, y) => [xa._offset + (x - x0) * sx, ya._offset + (y1 - y) * sy],
-      toData: (px, py) => [x0 + (px - xa._offset) / sx, y1 - (py - ya._offset) / sy],
-      inside: (px, py) => px >= xa._offset && px <= xa._offset + xa._length && py >= ya._offset && py <= ya._offset + ya._length,
-    };
+    return axisMapping(this.div);
   }
 
   /** J at (x, y) from the grid (nearest node), for the pointer readout. */

@@ -6,7 +6,7 @@
 import { el, fmt } from "../dom.js";
 import { t, tOr } from "../i18n.js";
 import { predictedVariance } from "../model.js";
-import { axis, baseLayout, PLOTLY_CONFIG } from "./theme.js";
+import { axis, axisMapping, baseLayout, PLOTLY_CONFIG } from "./theme.js";
 
 const MARGIN = { l: 36, r: 8, t: 6, b: 28 };
 const POINT = "rgba(205,216,228,0.55)";
@@ -160,22 +160,7 @@ export class ScatterView {
 
   /** Data ↔ pixels from Plotly's axes, or null before the first plot. */
   mapping() {
-    const full = this.div._fullLayout;
-    if (!full?.xaxis?._length) return null;
-    const xa = full.xaxis;
-    const ya = full.yaxis;
-    const [x0, x1] = xa.range;
-    const [y0, y1] = ya.range;
-    const sx = xa._length / (x1 - x0);
-    const sy = ya._length / (y1 - y0);
-    return {
-      area: { left: xa._offset, top: ya._offset, width: xa._length, height: ya._length },
-      x0,
-      x1,
-      y0,
-      y1,
-      toPx: (x, y) => [xa._offset + (x - x0) * sx, ya._offset + (y1 - y) * sy],
-    };
+    return axisMapping(this.div);
   }
 
   /**

@@ -59,3 +59,31 @@ export function heightTransform(grid) {
   const low = grid.z_min;
   return (z) => (z === null || Number.isNaN(z) ? null : Math.log10(Math.max(z - low, 0) + delta));
 }
+
+/** Data ↔ pixels (CSS px relative to the div) from a 2-D Plotly plot's axes; null before the first plot. */
+export function axisMapping(div) {
+  const full = div._fullLayout;
+  if (!full?.xaxis?._length) return null;
+  const xa = full.xaxis;
+  const ya = full.yaxis;
+  const [x0, x1] = xa.range;
+  const [y0, y1] = ya.range;
+  const sx = xa._length / (x1 - x0);
+  const sy = ya._length / (y1 - y0);
+  const left = xa._offset;
+  const top = ya._offset;
+  return {
+    area: { left, top, width: xa._length, height: ya._length },
+    sx,
+    sy,
+    x0,
+    x1,
+    y0,
+    y1,
+    left,
+    top,
+    toPx: (x, y) => [left + (x - x0) * sx, top + (y1 - y) * sy],
+    toData: (px, py) => [x0 + (px - left) / sx, y1 - (py - top) / sy],
+    inside: (px, py) => px >= left && px <= left + xa._length && py >= top && py <= top + ya._length,
+  };
+}
