@@ -114,6 +114,7 @@ export function setSchedule(schedule) {
 
 export function onHello(hello) {
   cnn.limits = hello.limits;
+  views.landscape.onHello(hello);
   // A resumed session replays what this page missed and goes on; a fresh one needs the training.
   if (!hello.resumed) sendStart();
 }
@@ -121,7 +122,9 @@ export function onHello(hello) {
 export function onState(state) {
   const previous = cnn.server;
   cnn.server = state;
-  if (FRESH_CAUSES.has(state.cause)) cnn.store.clear();
+  const fresh = FRESH_CAUSES.has(state.cause);
+  if (fresh) cnn.store.clear();
+  views.landscape.onState(state, fresh);
   const { seed, ...model } = state.model;
   cnn.model = normalModel(model);
   cnn.seed = seed;
@@ -155,14 +158,20 @@ export function onNotice(notice) {
   toast(tOr(`notice.${notice.code}`, notice.message), "info");
 }
 
-export function onError(error) {
+export function onError(error, ref) {
+  if (views.landscape.onError(error, ref)) return; // shown in the landscape panel
   toast(error.message, "error");
   // The server refused a setting: show what it trains with.
   if (cnn.server) onState({ ...cnn.server, cause: "error" });
 }
 
+export function onLandscape(message) {
+  views.landscape.onMessage(message);
+}
+
 export function onStatus(status) {
   cnn.connection = status;
+  if (status === "reconnecting") views.landscape.interrupted();
   const pill = document.getElementById("cnn-connection");
   pill.dataset.connection = status;
   document.getElementById("cnn-connection-text").textContent = t(STATUS_LABELS[status] ?? STATUS_LABELS.idle);

@@ -13,6 +13,7 @@ import { Confusion } from "./confusion.js";
 import { NetworkDiagram } from "./diagram.js";
 import { Filters } from "./filters.js";
 import { Histograms } from "./histograms.js";
+import { LandscapePanel } from "./landscape.js";
 import { ModelForm } from "./model-form.js";
 import { Predictions } from "./predictions.js";
 import { CnnSession } from "./session.js";
@@ -52,6 +53,7 @@ async function build() {
     onNotice: commands.onNotice,
     onError: commands.onError,
     onStatus: commands.onStatus,
+    onLandscape: commands.onLandscape,
   });
   views.modelForm = new ModelForm({ onChange: commands.changeModel, onPreset: commands.applyPreset });
   views.trainerForm = new TrainerForm(cnn.optimizers, {
@@ -86,6 +88,7 @@ async function build() {
   });
   views.predictions = new Predictions($("cnn-predictions"), $("cnn-predictions-summary"), tooltip);
   views.confusion = new Confusion($("cnn-confusion"), $("cnn-confusion-summary"));
+  views.landscape = new LandscapePanel({ send: (type, fields) => views.session.send(type, fields) });
   render();
   commands.onStatus("idle");
   wireKeys();
@@ -99,15 +102,16 @@ async function build() {
     views.predictions.update(cnn.store.snapshot?.predictions ?? []);
     views.filters.redraw();
     shown(views.confusion.update(cnn.store.snapshot, true));
+    views.landscape.invalidate();
     commands.onStatus(cnn.connection);
     tick();
   });
   const resize = new ResizeObserver(() => {
     if (!visible) return;
-    for (const chart of [views.loss, views.grads, views.ratio, views.histograms, views.confusion]) chart.resize();
+    for (const chart of [views.loss, views.grads, views.ratio, views.histograms, views.confusion, views.landscape]) chart.resize();
     views.filters.redraw();
   });
-  for (const id of ["cnn-loss-chart", "cnn-grad-chart", "cnn-ratio-chart", "cnn-hist-grad", "cnn-confusion", "cnn-filters-weights"]) resize.observe($(id));
+  for (const id of ["cnn-loss-chart", "cnn-grad-chart", "cnn-ratio-chart", "cnn-hist-grad", "cnn-confusion", "cnn-filters-weights", "cnn-landscape-plot", "cnn-landscape-line"]) resize.observe($(id));
   exposeHook();
 }
 
@@ -166,6 +170,7 @@ function tick() {
     shown(views.histograms.update(store), views.histograms);
     commands.renderNumbers();
   }
+  shown(views.landscape.draw(store.last?.step ?? cnn.server?.step ?? 0), views.landscape);
 }
 
 /** The gradient chart's key: each weight layer's name in its line's colour. */
@@ -193,7 +198,7 @@ export async function show() {
   if (currentTab() !== "cnn") return;
   visible = true;
   views.session.open();
-  for (const chart of [views.loss, views.grads, views.ratio, views.histograms]) chart.invalidate();
+  for (const chart of [views.loss, views.grads, views.ratio, views.histograms, views.landscape]) chart.invalidate();
   drawn.version = -1;
   drawn.snapshot = -1;
   clearInterval(timer);
@@ -240,5 +245,6 @@ function exposeHook() {
     colors: () => Object.fromEntries(views.diagram.colors),
     points: (id) => (document.getElementById(id)?.data ?? []).map((trace) => trace.x?.length ?? 0),
     histogramColumns: () => views.histograms.columns,
+    landscape: () => views.landscape.summary(),
   });
 }

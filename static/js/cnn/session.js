@@ -12,6 +12,8 @@ export const CNN_CLIENT = Object.freeze({
   PAUSE: "pause",
   STEP: "step",
   SET_SPEED: "set_speed",
+  LANDSCAPE: "cnn_landscape",
+  LANDSCAPE_CANCEL: "cnn_landscape_cancel",
 });
 
 export const CNN_SERVER = Object.freeze({
@@ -21,7 +23,21 @@ export const CNN_SERVER = Object.freeze({
   SNAPSHOT: "cnn_snapshot",
   NOTICE: "notice",
   ERROR: "error",
+  LANDSCAPE_PLANE: "cnn_landscape_plane",
+  LANDSCAPE_COARSE: "cnn_landscape_coarse",
+  LANDSCAPE_LINE: "cnn_landscape_line",
+  LANDSCAPE_ROW: "cnn_landscape_row",
+  LANDSCAPE_DONE: "cnn_landscape_done",
 });
+
+// The messages of a loss landscape being computed (each carries its job's number).
+const LANDSCAPE_MESSAGES = new Set([
+  CNN_SERVER.LANDSCAPE_PLANE,
+  CNN_SERVER.LANDSCAPE_COARSE,
+  CNN_SERVER.LANDSCAPE_LINE,
+  CNN_SERVER.LANDSCAPE_ROW,
+  CNN_SERVER.LANDSCAPE_DONE,
+]);
 
 // cnn_state causes that begin a new run: fresh weights, step 0.
 export const FRESH_CAUSES = new Set([CNN_CLIENT.START, CNN_CLIENT.MODEL, CNN_CLIENT.RESET]);
@@ -29,7 +45,7 @@ export const FRESH_CAUSES = new Set([CNN_CLIENT.START, CNN_CLIENT.MODEL, CNN_CLI
 export class CnnSession {
   /**
    * @param {object} handlers onHello(hello), onState(state), onFrame(frame), onSnapshot(report),
-   *   onNotice(notice), onError(error, ref), onStatus(status)
+   *   onNotice(notice), onError(error, ref), onStatus(status), onLandscape(message)
    */
   constructor(handlers) {
     this.handlers = handlers;
@@ -71,6 +87,7 @@ export class CnnSession {
         h.onError(message.error, message.ref);
         break;
       default:
+        if (LANDSCAPE_MESSAGES.has(message.type)) h.onLandscape(message);
         break;
     }
   }
