@@ -43,6 +43,21 @@ class GradientLesson(BaseModel):
     next_x: float = Field(description="x − η·dJ/dx")
     next_loss: float
     tangent: tuple[float, float] = Field(description="(slope, intercept) of the tangent line at x")
+    curve: list[tuple[float, float]] = Field(
+        description="(x, J(x)) at CURVE_POINTS evenly spaced x covering x, t and the next x, to draw J"
+    )
+
+
+CURVE_POINTS = 101
+
+
+@torch.no_grad()
+def _curve(target: float, *xs: float) -> list[tuple[float, float]]:
+    """J(x) = (x − t)² sampled over the span of t and xs, widened by a quarter on each side (at least ±1)."""
+    low, high = min(target, *xs), max(target, *xs)
+    pad = max((high - low) / 4, 1.0)
+    grid = torch.linspace(low - pad, high + pad, CURVE_POINTS, dtype=torch.float64)  # (CURVE_POINTS,)
+    return list(zip(grid.tolist(), ((grid - target) ** 2).tolist(), strict=True))
 
 
 def gradient_lesson(req: GradientRequest) -> GradientLesson:
@@ -60,6 +75,7 @@ def gradient_lesson(req: GradientRequest) -> GradientLesson:
         next_x=_f(nxt),
         next_loss=_f(next_loss),
         tangent=(g, _f(loss) - g * req.x),
+        curve=_curve(req.target, req.x, _f(nxt)),
     )
 
 
@@ -209,6 +225,9 @@ class LayerNumbers(BaseModel):
     layer: int
     z: list[float] = Field(description="pre-activation W(l)·a(l−1) + b(l)")
     a: list[float] = Field(description="activation σ(z(l)) (the output layer is linear)")
+    upstream: list[float] = Field(
+        description="∂L/∂a(l): W(l+1)ᵀ δ(l+1) for a hidden layer, ŷ − y at the output, before ⊙ σ′(z(l))"
+    )
     delta: list[float] = Field(description="δ(l) = ∂L/∂z(l)")
     dsigma: list[float] = Field(description="σ′(z(l)), the factor each layer multiplies the gradient by")
     weight_grad: list[list[float]] = Field(description="∂L/∂W(l) = δ(l)·a(l−1)ᵀ")
@@ -258,9 +277,11 @@ def backprop_lesson(req: BackpropRequest) -> BackpropLesson:
     prediction = float(a[-1][0])
     loss = 0.5 * (prediction - req.y) ** 2
     deltas = [None] * len(weights)
-    deltas[-1] = a[-1] - req.y  # ∂L/∂z at the linear output
+    upstreams = [None] * len(weights)
+    upstreams[-1] = deltas[-1] = a[-1] - req.y  # ∂L/∂z at the linear output
     for k in range(len(weights) - 2, -1, -1):
-        deltas[k] = (weights[k + 1].T @ deltas[k + 1]) * _dact(req.activation, zs[k])
+        upstreams[k] = weights[k + 1].T @ deltas[k + 1]  # (width,) = ∂L/∂a(k)
+        deltas[k] = upstreams[k] * _dact(req.activation, zs[k])
     layers = []
     for k in range(len(weights)):
         grad_w = torch.outer(deltas[k], a[k])
@@ -271,6 +292,7 @@ def backprop_lesson(req: BackpropRequest) -> BackpropLesson:
                 layer=k + 1,
                 z=zs[k].tolist(),
                 a=a[k + 1].tolist(),
+                upstream=upstreams[k].tolist(),
                 delta=deltas[k].tolist(),
                 dsigma=dsigma.tolist(),
                 weight_grad=grad_w.tolist(),

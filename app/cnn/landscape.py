@@ -47,7 +47,7 @@ COARSE = 11  # points per side of the first, coarse picture
 LINE_POINTS = 61  # 1-D view: t from −0.25 to 1.25 in steps of 0.025
 
 
-def _flatten(model: nn.Module) -> torch.Tensor:
+def flat_weights(model: nn.Module) -> torch.Tensor:
     """The model's parameters as one new float32 CPU vector, in ``model.parameters()`` order."""
     with torch.no_grad():
         return torch.cat([p.detach().reshape(-1).float().cpu() for p in model.parameters()])
@@ -84,7 +84,7 @@ class Snapshots:
     def add(self, step: int, model: nn.Module) -> bool:
         """Save the weights now (e.g. the current ones, to draw a landscape through them); False if
         ``step`` is already the latest snapshot's."""
-        vector = _flatten(model)
+        vector = flat_weights(model)
         with self._lock:
             if not self._vectors:
                 self._first(model, vector)

@@ -12,11 +12,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from app.cnn.landscape import MIN_SNAPSHOTS, Evaluator, Snapshots
+from app.cnn.landscape import MIN_SNAPSHOTS, Evaluator, Snapshots, flat_weights
 from app.cnn.trainer import Trainer
 from app.config import Settings
 from app.errors import AppError, from_validation_error
-from app.sessions.cnn_landscape import LandscapeJob
+from app.sessions.cnn_landscape import LandscapeJob, project
 from app.sessions.cnn_protocol import (
     CNN_CLIENT_MESSAGE,
     CnnLandscape,
@@ -100,7 +100,8 @@ class CnnSession(SessionCore):
         self._snapshot_due = False
         self._last_snapshot = 0.0
         self.snapshots: Snapshots | None = None  # the weights along the run, for the landscape's path
-        self.landscape: LandscapeJob | None = None
+        self.landscape: LandscapeJob | None = None  # the one computing
+        self.shown: LandscapeJob | None = None  # the latest asked for: its plane gets the current point
         self._jobs = 0
 
     @property
@@ -154,6 +155,7 @@ class CnnSession(SessionCore):
     def _new_weights(self) -> None:
         """A new network or fresh weights: a new path begins at them, and the old landscape is moot."""
         self.stop_landscape()
+        self.shown = None
         t = self.trainer
         size = 4 * t.parameter_count()  # float32 snapshots
         self.snapshots = Snapshots(max(self.settings.landscape_snapshot_bytes, MIN_SNAPSHOTS * size))
@@ -182,6 +184,7 @@ class CnnSession(SessionCore):
             self._emit,
         )
         self.landscape.start()
+        self.shown = self.landscape
 
     def _emit(self, message: Any) -> None:
         emit = self.emit  # read at each call: a resumed page brings a new live session
@@ -231,7 +234,7 @@ class CnnSession(SessionCore):
         if self.runnable and (self.playing or self.pending_steps):
             return []  # the next slice sends it
         snapshot = self.snapshot_now()
-        return [snapshot] if snapshot is not None else []
+        return [snapshot, *self._point()] if snapshot is not None else []
 
     def detached(self) -> None:
         self.slots.release(self)
@@ -258,8 +261,10 @@ class CnnSession(SessionCore):
                 break
         events: list[Any] = []
         now = time.monotonic()
-        if self._snapshot_due or now - self._last_snapshot >= SNAPSHOT_EVERY:
+        last_slice = not self.playing and not self.pending_steps  # the steps asked for are done
+        if self._snapshot_due or last_slice or now - self._last_snapshot >= SNAPSHOT_EVERY:
             events.append({"type": "cnn_snapshot", "report": t.snapshot()})
+            events += self._point()
             self._snapshot_due, self._last_snapshot = False, now
         if t.diverged:
             self.playing, self.pending_steps = False, 0
@@ -275,6 +280,14 @@ class CnnSession(SessionCore):
             return None
         self._snapshot_due, self._last_snapshot = False, time.monotonic()
         return {"type": "cnn_snapshot", "report": self.trainer.snapshot()}
+
+    def _point(self) -> list[Any]:
+        """The current weights on the latest landscape's plane, once it has one."""
+        job = self.shown
+        if job is None or job.plane is None:
+            return []
+        t = self.trainer
+        return [project(job.job, job.plane, t.step_count, flat_weights(t.model))]
 
     def merge(self, old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any] | None:
         """Waiting frames join when their steps follow on (a reset starts a new frame)."""

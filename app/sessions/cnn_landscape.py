@@ -15,15 +15,27 @@ import threading
 import time
 from collections.abc import Callable
 
+import torch
 from pydantic import BaseModel
 
-from app.cnn.landscape import CoarseGrid, Evaluator, Snapshots, grid, line_profile, pca_plane, random_plane
+from app.cnn.landscape import (
+    CoarseGrid,
+    Evaluator,
+    Plane,
+    Snapshots,
+    grid,
+    line_profile,
+    pca_plane,
+    random_plane,
+)
+from app.cnn.probes import finite
 from app.sessions.cnn_protocol import (
     CnnLandscape,
     LandscapeCoarse,
     LandscapeDone,
     LandscapeLine,
     LandscapePlane,
+    LandscapePoint,
     LandscapeRow,
 )
 
@@ -49,6 +61,7 @@ class LandscapeJob:
         self.slots = slots
         self.emit = emit
         self.cancel = threading.Event()
+        self.plane: Plane | None = None  # set once chosen; the session projects later weights on it
         self.began = time.monotonic()
         self.thread = threading.Thread(target=self._run, name=f"landscape-{job}", daemon=True)
 
@@ -65,7 +78,9 @@ class LandscapeJob:
 
     def _done(self, status: str, message: str | None = None) -> None:
         seconds = round(time.monotonic() - self.began, 3)
-        self.emit(LandscapeDone(job=self.job, status=status, seconds=seconds, message=message))
+        self.emit(
+            LandscapeDone(job=self.job, ref=self.request.ref, status=status, seconds=seconds, message=message)
+        )
 
     def _run(self) -> None:
         try:
@@ -91,6 +106,7 @@ class LandscapeJob:
             plane = pca_plane(self.snapshots)
         else:
             plane = random_plane(self.snapshots, seed=r.seed, radius=r.radius)
+        self.plane = plane
         sent = 0
         for part in grid(self.evaluator, plane, n=r.n, cancel=self.cancel):
             if isinstance(part, CoarseGrid):
@@ -133,3 +149,22 @@ class LandscapeJob:
             self.emit(LandscapeRow(job=self.job, index=part.index, loss=part.loss, progress=part.progress))
             sent += 1
         return sent == r.n  # grid() stops early only when cancelled
+
+
+def project(job: int, plane: Plane, step: int, theta: torch.Tensor) -> LandscapePoint:
+    """Where weights θ (P,) stand on the plane: the (α, β) of α·d₁ + β·d₂ nearest θ − θ*, by least squares
+    (the 2×2 normal equations; for PCA's orthonormal directions, simply the dot products), and the share of
+    ‖θ − θ*‖² the plane holds."""
+    offset = theta.double() - plane.center.double()
+    dirs = torch.stack([plane.d1, plane.d2]).double()  # (2, P)
+    gram = dirs @ dirs.T
+    coef = torch.linalg.solve(gram, dirs @ offset)  # (2,) α, β
+    alpha, beta = coef.tolist()
+    norm, held = float(offset @ offset), float(coef @ gram @ coef)  # ‖θ − θ*‖², ‖α·d₁ + β·d₂‖²
+    return LandscapePoint(
+        job=job,
+        step=step,
+        alpha=finite(alpha),
+        beta=finite(beta),
+        in_plane=finite(held / norm) if norm > 0 else None,
+    )

@@ -210,10 +210,23 @@ class LandscapeRow(BaseModel):
     progress: float
 
 
+class LandscapePoint(BaseModel):
+    """Where the training is now on the last landscape's plane (sent with each snapshot while training)."""
+
+    model_config = OUTPUT
+    type: Literal["cnn_landscape_point"] = "cnn_landscape_point"
+    job: int
+    step: int
+    alpha: float | None = Field(description="the current weights' α on the plane (least squares)")
+    beta: float | None
+    in_plane: float | None = Field(description="share of ‖θ − θ*‖² the plane holds (null at θ* itself)")
+
+
 class LandscapeDone(BaseModel):
     model_config = OUTPUT
     type: Literal["cnn_landscape_done"] = "cnn_landscape_done"
     job: int
+    ref: str | None = Field(None, description="the request's ref")
     status: Literal["done", "cancelled", "failed"]
     seconds: float = Field(description="from the request to now")
     message: str | None = Field(None, description="why it failed")
@@ -235,6 +248,7 @@ CnnServerMessage = Annotated[
     | LandscapeCoarse
     | LandscapeLine
     | LandscapeRow
+    | LandscapePoint
     | LandscapeDone
     | Notice
     | CnnError,

@@ -141,6 +141,22 @@ def test_a_pca_landscape_fills_in_while_training_goes_on(page, watch, results_di
     # The training moves on past θ*: the panel says so, and offers to re-centre.
     expect(page.locator("#cnn-landscape-where")).to_contain_text("training has moved on to step")
     expect(page.get_by_role("button", name="Re-centre")).to_be_visible()
+    # ... and where it is now is marked on the plane: the server's last projection of the current weights.
+    page.wait_for_function("() => window.gdvizCnn.landscape().current !== null", timeout=10_000)
+    current = landscape(page)["current"]
+    points = [m for m in messages if m["type"] == "cnn_landscape_point" and m["step"] == current["step"]]
+    assert points and points[-1]["job"] == plane["job"] and current["step"] > plane["plane"]["center_step"]
+    assert (current["alpha"], current["beta"]) == (points[-1]["alpha"], points[-1]["beta"])
+    page.wait_for_function(
+        "() => document.getElementById('cnn-landscape-plot').data.some(t => t.name === 'current')"
+    )
+    marker = page.evaluate(
+        "() => { const d = document.getElementById('cnn-landscape-plot').data;"
+        " const t = d.find(t => t.name === 'current'); return { x: t.x[0], y: t.y[0], text: t.text[0] }; }"
+    )
+    assert marker["text"].startswith("now · step ")
+    expect(page.locator("#cnn-landscape-where")).to_contain_text(re.compile(r"Step \d+ is at α = \S+, β = "))
+    assert math.isfinite(marker["x"]) and math.isfinite(marker["y"])
     page.screenshot(path=str(results_dir / "cnn-landscape-1280x800.png"))
 
     # The 3-D view: the same grid as a surface, the path lifted onto it (a height at every snapshot).

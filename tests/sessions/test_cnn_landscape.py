@@ -152,3 +152,47 @@ def test_snapshots_stay_within_their_budget_on_a_long_run(server_with):
     assert plane["snapshot_every"] > 1  # thinned: every other snapshot went, the interval doubled
     assert plane["plane"]["path"]["steps"][0] == 0 and plane["plane"]["path"]["steps"][-1] == 400
     c.close()
+
+
+def test_the_current_weights_are_placed_on_the_last_landscapes_plane(server_url):
+    c = CnnClient(server_url)
+    trained(c, 20)
+    got = landscape(c, plane="pca", n=5)
+    job = got["cnn_landscape_done"][0]["job"]
+    assert got["cnn_landscape_done"][0]["ref"] == "land"
+    c.send({"type": "cnn_snapshot", "ref": "now"})  # paused at θ*: the point is the origin
+    point, _ = c.until("cnn_landscape_point")
+    assert point["job"] == job and point["step"] == 20
+    assert point["alpha"] == point["beta"] == 0.0 and point["in_plane"] is None
+    c.send({"type": "step", "count": 15, "ref": "more"})
+    c.until("cnn_state", ref="more")
+    c.steps(15)
+    point, _ = c.until("cnn_landscape_point")
+    assert point["step"] == 35 and (point["alpha"], point["beta"]) != (0.0, 0.0)
+    assert 0.0 < point["in_plane"] <= 1.0
+    c.send({"type": "cnn_reset", "ref": "r"})  # new weights: the old plane gets no more points
+    c.until("cnn_state", ref="r")
+    snapshot, seen = c.until("cnn_snapshot")
+    assert not [m for m in seen if m["type"] == "cnn_landscape_point"]
+    with pytest.raises(TimeoutError):
+        c.until("cnn_landscape_point", timeout=1.0)
+    c.close()
+
+
+def test_projection_onto_a_plane_by_least_squares():
+    from app.cnn.landscape import Plane
+    from app.sessions.cnn_landscape import project
+
+    g = torch.Generator().manual_seed(0)
+    center, d1, d2, off = (torch.randn(500, generator=g) for _ in range(4))
+    d2 = d2 + 0.5 * d1  # not orthogonal, not unit: random planes are neither
+    basis = torch.stack([d1, d2]).double()
+    off = off.double() - basis.T @ torch.linalg.solve(basis @ basis.T, basis @ off.double())  # ⟂ the plane
+    in_plane = 0.3 * d1.double() - 0.2 * d2.double()
+    theta = (center.double() + in_plane + off).float()
+    plane = Plane(center=center, d1=d1, d2=d2, info=None)
+    point = project(4, plane, 12, theta)
+    assert point.job == 4 and point.step == 12
+    assert point.alpha == pytest.approx(0.3, abs=1e-5) and point.beta == pytest.approx(-0.2, abs=1e-5)
+    share = float(in_plane @ in_plane) / float((in_plane + off) @ (in_plane + off))
+    assert point.in_plane == pytest.approx(share, rel=1e-4)

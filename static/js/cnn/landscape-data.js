@@ -58,7 +58,17 @@ export class Landscape {
     this.coarse = null; // {alphas, betas, loss: [[…]]} of the coarse picture
     this.line = null; // the cnn_landscape_line message
     this.progress = 0;
+    this.current = null; // {step, alpha, beta, inPlane}: where the training is now, once it moved on
     this.version = 0; // bumps at every change: the views redraw when it moved
+  }
+
+  /** A cnn_landscape_point: the current weights projected on this plane (none while they are θ*). */
+  setCurrent(message) {
+    const moved = message.step > this.info.center_step && Number.isFinite(message.alpha) && Number.isFinite(message.beta);
+    const current = moved ? { step: message.step, alpha: message.alpha, beta: message.beta, inPlane: message.in_plane } : null;
+    if (JSON.stringify(current) === JSON.stringify(this.current)) return;
+    this.current = current;
+    this.version += 1;
   }
 
   addCoarse(message) {

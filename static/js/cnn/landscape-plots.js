@@ -5,10 +5,12 @@
 import { fmt } from "../dom.js";
 import { t } from "../i18n.js";
 import { axis, baseLayout, MUTED, PLOTLY_CONFIG, SURFACE_COLORSCALE } from "../views/theme.js";
+import { bilinear } from "./landscape-data.js";
 
 const PATH = "#ff8c42";
 const START = "#3ddc97";
 const NOW = "#ffd23f";
+const CURRENT = "#ffffff";
 const EDGE = "#0b1622";
 const LIFT = 0.03; // the 3-D path floats this share of the height range above the surface, so it shows
 const HOVER = { font: { size: 11 }, bgcolor: "#162330", bordercolor: "#233345" };
@@ -62,6 +64,18 @@ function hoverText(z, exact) {
       return exact[j][i] ? fmt(v, 5) : t("cnn.landscape.estimate", { loss: fmt(v, 3) });
     }),
   );
+}
+
+/** The hover text of the current point, or null before training moved on from θ*. */
+function currentHover(land) {
+  const c = land.current;
+  if (!c) return null;
+  return t("cnn.landscape.current_hover", {
+    step: c.step,
+    alpha: fmt(c.alpha, 4),
+    beta: fmt(c.beta, 4),
+    share: c.inPlane === null ? t("num.none") : pct(c.inPlane),
+  });
 }
 
 function pathHover(land) {
@@ -156,6 +170,23 @@ export class PlaneView {
       path,
       ends,
     ];
+    const c = land.current;
+    if (c) {
+      data.push({
+        type: "scatter",
+        mode: "markers+text",
+        name: "current",
+        x: [c.alpha],
+        y: [c.beta],
+        text: [t("cnn.landscape.current_label", { step: c.step })],
+        textposition: labelSide(land, c.alpha, c.beta),
+        textfont: { size: 10, color: CURRENT },
+        hovertext: [currentHover(land)],
+        hovertemplate: "%{hovertext}<extra></extra>",
+        marker: { color: "rgba(0,0,0,0)", size: 13, symbol: "circle-open", line: { color: CURRENT, width: 2 } },
+        cliponaxis: false,
+      });
+    }
     const sweep = computing ? land.lastRow : -1; // a dashed line where the finished rows end
     const layout = {
       ...baseLayout({ l: 52, r: 8, t: 8, b: 38 }),
@@ -201,6 +232,21 @@ export class PlaneView {
         marker: { color: [START, NOW], size: [5, 7], symbol: ["circle", "diamond"], line: { color: EDGE, width: 1 } },
       },
     ];
+    const c = land.current;
+    if (c) {
+      const z = bilinear(land.alphas, land.betas, (r, k) => (heights[r][k] === null ? NaN : heights[r][k]), c.alpha, c.beta);
+      data.push({
+        type: "scatter3d",
+        mode: "markers",
+        name: "current",
+        x: [c.alpha],
+        y: [c.beta],
+        z: [Number.isFinite(z) ? z + lift : null],
+        text: [currentHover(land)],
+        hovertemplate: "%{text}<extra></extra>",
+        marker: { color: CURRENT, size: 5, symbol: "circle-open", line: { color: CURRENT, width: 2 } },
+      });
+    }
     const flat = { backgroundcolor: "rgba(0,0,0,0)", showbackground: false };
     const scene = {
       xaxis: axis(titles[0], flat),

@@ -173,6 +173,11 @@ export class LandscapePanel {
       this.line.invalidate();
       return;
     }
+    if (message.type === CNN_SERVER.LANDSCAPE_POINT) {
+      // the training's weights now, on the plane shown (its job done or not)
+      if (this.land && message.job === this.land.job && !this.outdated) this.land.setCurrent(message);
+      return;
+    }
     if (!r || message.job !== r.job || !ACTIVE.has(r.status)) return; // an old job's, or one stopped here
     const land = this.land && this.land.job === message.job ? this.land : null;
     switch (message.type) {
@@ -273,7 +278,15 @@ export class LandscapePanel {
     const land = this.land;
     let where = "";
     if (land && this.outdated) where = t("cnn.landscape.outdated");
-    else if (land && this.step > land.info.center_step) where = t("cnn.landscape.moved_on", { step: land.info.center_step, now: this.step });
+    else if (land && this.step > land.info.center_step) {
+      where = t("cnn.landscape.moved_on", { step: land.info.center_step, now: this.step });
+      const c = land.current;
+      if (c) {
+        const inside = c.alpha >= land.alphas[0] && c.alpha <= land.alphas[land.n - 1] && c.beta >= land.betas[0] && c.beta <= land.betas[land.n - 1];
+        const at = { step: c.step, alpha: fmt(c.alpha, 3), beta: fmt(c.beta, 3) };
+        where += ` ${t(inside ? "cnn.landscape.current_at" : "cnn.landscape.current_outside", at)}`;
+      }
+    }
     if (this.nodes.where.textContent !== where) this.nodes.where.textContent = where;
     this.nodes.where.dataset.kind = this.outdated ? "outdated" : "moved";
     // Rebuilt only when it changes: its buttons must outlive a click.
@@ -325,6 +338,7 @@ export class LandscapePanel {
       kind: land?.info.kind ?? null,
       pathPoints: land?.info.path.steps.length ?? 0,
       line: land?.line ? land.line.t.length : 0,
+      current: land?.current ? { ...land.current } : null,
     };
   }
 }

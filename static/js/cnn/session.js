@@ -27,12 +27,14 @@ export const CNN_SERVER = Object.freeze({
   LANDSCAPE_COARSE: "cnn_landscape_coarse",
   LANDSCAPE_LINE: "cnn_landscape_line",
   LANDSCAPE_ROW: "cnn_landscape_row",
+  LANDSCAPE_POINT: "cnn_landscape_point",
   LANDSCAPE_DONE: "cnn_landscape_done",
 });
 
 // The messages of a loss landscape being computed (each carries its job's number).
 const LANDSCAPE_MESSAGES = new Set([
   CNN_SERVER.LANDSCAPE_PLANE,
+  CNN_SERVER.LANDSCAPE_POINT,
   CNN_SERVER.LANDSCAPE_COARSE,
   CNN_SERVER.LANDSCAPE_LINE,
   CNN_SERVER.LANDSCAPE_ROW,
