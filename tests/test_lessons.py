@@ -17,6 +17,15 @@ def test_the_tutorials_gradient_example(client):
     assert body["loss"] == 4.0 and body["tangent"] == [-4.0, 12.0]
 
 
+def test_the_gradient_lessons_curve_is_j_over_x_the_target_and_the_step():
+    lesson = lessons.gradient_lesson(lessons.GradientRequest(x=-3.0, target=5.0, lr=0.6))
+    xs = [x for x, _ in lesson.curve]
+    assert len(xs) == lessons.CURVE_POINTS and xs == sorted(xs)
+    assert xs[0] < min(-3.0, 5.0, lesson.next_x) and xs[-1] > max(-3.0, 5.0, lesson.next_x)
+    for x, j in lesson.curve:
+        assert j == pytest.approx((x - 5.0) ** 2, rel=1e-12, abs=1e-12)
+
+
 def test_the_tutorials_chain_rule_example(client):
     """y = W·x + b, L = (y − 10)² with W = 2, b = 1, x = 3: ∂L/∂W = −18, ∂L/∂b = −6."""
     body = client.post("/api/lessons/chain", json={}).json()
@@ -66,6 +75,27 @@ def test_backprop_recursion_equals_autograd(activation, depth):
     assert lesson.loss == pytest.approx(float(loss.detach()), rel=1e-12)
     for layer, g in zip(lesson.layers, grads, strict=True):
         np.testing.assert_allclose(layer.weight_grad, g.numpy(), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "relu"])
+def test_backprop_upstream_is_the_gradient_reaching_each_activation(activation):
+    """upstream(l) = ∂L/∂a(l), what δ(l) is made of before ⊙ σ′(z(l)), checked against autograd."""
+    req = lessons.BackpropRequest(activation=activation, depth=4, width=3, x=[0.4, -0.9], y=2.0, seed=5)
+    lesson = lessons.backprop_lesson(req)
+    weights, biases = lessons.backprop_network(req)
+    a = torch.tensor(req.x, dtype=torch.float64, requires_grad=True)  # so every activation has a grad_fn
+    acts = []
+    for k, (W, b) in enumerate(zip(weights, biases, strict=True)):
+        z = W @ a + b
+        a = z if k == len(weights) - 1 else (torch.sigmoid(z) if activation == "sigmoid" else torch.relu(z))
+        a.retain_grad()
+        acts.append(a)
+    (0.5 * (a[0] - req.y) ** 2).backward()
+    for layer, act in zip(lesson.layers, acts, strict=True):
+        np.testing.assert_allclose(layer.upstream, act.grad.numpy(), rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(
+            layer.delta, np.array(layer.upstream) * np.array(layer.dsigma), rtol=1e-12, atol=1e-15
+        )
 
 
 def test_sigmoid_shrinks_the_gradient_layer_by_layer_and_relu_lets_it_through():

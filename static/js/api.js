@@ -11,7 +11,8 @@ export class ApiError extends Error {
   }
 }
 
-async function request(method, path, body, signal) {
+/** One JSON request; the answer's body, or an ApiError for one that is not 2xx. */
+export async function request(method, path, body, signal) {
   const init = { method, signal, headers: { accept: "application/json" } };
   if (body !== undefined) {
     init.headers["content-type"] = "application/json";

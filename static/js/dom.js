@@ -72,3 +72,13 @@ export function download(blob, name) {
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
+
+/** Resolves once the (deferred) Plotly script, <script id="plotly-js">, has run. */
+export function plotlyReady() {
+  if (window.Plotly) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const script = document.getElementById("plotly-js");
+    script.addEventListener("load", resolve, { once: true });
+    script.addEventListener("error", () => reject(new Error("Plotly did not load")), { once: true });
+  });
+}

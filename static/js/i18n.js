@@ -5,7 +5,7 @@
 
 export const LANGUAGES = Object.freeze(["en", "zh"]);
 /** "" is the page's own catalog (<lang>.json); every other entry is a namespace (<ns>.<lang>.json). */
-export const NAMESPACES = Object.freeze(["", "cnn"]);
+export const NAMESPACES = Object.freeze(["", "cnn", "learn"]);
 const HTML_LANG = { en: "en", zh: "zh-CN" };
 const STORAGE_KEY = "gdviz.lang";
 

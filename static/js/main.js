@@ -20,7 +20,7 @@ import {
   togglePlay,
   updateHyperparameters,
 } from "./commands.js";
-import { fmt } from "./dom.js";
+import { fmt, plotlyReady } from "./dom.js";
 import { downloadCsv, downloadJson, downloadPng } from "./export.js";
 import { exposeHook } from "./hook.js";
 import { initialLanguage, setLanguage, t } from "./i18n.js";
@@ -279,16 +279,6 @@ async function switchLanguage(lang) {
   views.surface3d.markStale();
   invalidate();
   syncUrl();
-}
-
-/** Resolves once the (deferred) Plotly script has run. */
-function plotlyReady() {
-  if (window.Plotly) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const script = $("plotly-js");
-    script.addEventListener("load", resolve, { once: true });
-    script.addEventListener("error", () => reject(new Error("Plotly did not load")), { once: true });
-  });
 }
 
 async function boot() {

@@ -7,6 +7,7 @@ import { writeUrl } from "./state.js";
 export const TABS = Object.freeze([
   { id: "surfaces" },
   { id: "cnn", load: () => import("./cnn/page.js") },
+  { id: "learn", load: () => import("./learn/page.js") },
 ]);
 
 const BUTTONS = '[role="tab"][data-tab]'; // not body[data-tab], which says which tab is shown (for CSS)

@@ -92,9 +92,13 @@ def test_every_key_of_a_namespace_is_used_and_every_one_used_exists(ns):
 
 
 class _Literals(HTMLParser):
-    """Text and text attributes written into a template instead of coming from a catalog."""
+    """Text and text attributes written into a template instead of coming from a catalog. MathML tokens
+    (<mi>, <mn>, <mo> inside <math>) are notation, the same in every language, and may be written in a
+    template; words inside a formula (<mtext>) may not."""
 
     ATTRIBUTES = ("title", "aria-label", "placeholder", "alt")
+    VOID = {"input", "br", "img", "meta", "link", "hr", "source", "col", "area", "base", "wbr", "track"}
+    NOTATION = {"mi", "mn", "mo"}
 
     def __init__(self):
         super().__init__()
@@ -102,7 +106,8 @@ class _Literals(HTMLParser):
         self.found: list[str] = []
 
     def handle_starttag(self, tag, attrs):
-        self.open.append(tag)
+        if tag not in self.VOID:
+            self.open.append(tag)
         self.found += [
             f"{tag} {name}={value!r}"
             for name, value in attrs
@@ -114,11 +119,26 @@ class _Literals(HTMLParser):
             self.open.pop()
 
     def handle_data(self, data):
-        if data.strip() and not (self.open and self.open[-1] in ("script", "style")):
-            self.found.append(data.strip())
+        if not data.strip() or (self.open and self.open[-1] in ("script", "style")):
+            return
+        if "math" in self.open and self.open[-1] in self.NOTATION:
+            return
+        self.found.append(data.strip())
 
 
 WORDS = re.compile(r"[A-Za-z\u4e00-\u9fff]")
+
+
+def test_the_literal_check_tells_notation_from_words():
+    def found(html: str) -> list[str]:
+        parser = _Literals()
+        parser.feed(html)
+        return parser.found
+
+    assert found("<p><math><mi>x</mi><mo>−</mo><mn>2</mn></math></p>") == []
+    assert found("<math><mtext>the loss</mtext></math>") == ["the loss"]
+    assert found("<label><input name='x'>target</label><math><mi>t</mi></math>") == ["target"]
+    assert found("<p>Gradient</p>") == ["Gradient"]
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "templates").glob("*.html")), ids=lambda p: p.name)

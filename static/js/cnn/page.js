@@ -1,7 +1,7 @@
 // The CNN tab, built the first time it is shown (tabs.js): read its settings from the URL, build its
 // views, open its socket, and draw what the training sends, at most every TICK_MS per view.
 import * as api from "../api.js";
-import { el } from "../dom.js";
+import { el, plotlyReady } from "../dom.js";
 import { onLanguageChange, t } from "../i18n.js";
 import { toast } from "../render.js";
 import { readUrl } from "../state.js";
@@ -28,16 +28,6 @@ let built = null; // the promise of build()
 let visible = false;
 let timer = null;
 const drawn = { version: -1, generation: -1, snapshot: -1, legend: "" };
-
-/** Resolves once the (deferred) Plotly script has run. */
-function plotlyReady() {
-  if (window.Plotly) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const script = $("plotly-js");
-    script.addEventListener("load", resolve, { once: true });
-    script.addEventListener("error", () => reject(new Error("Plotly did not load")), { once: true });
-  });
-}
 
 async function build() {
   const [optimizers] = await Promise.all([api.getOptimizers(), plotlyReady()]);

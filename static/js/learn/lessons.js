@@ -1,0 +1,80 @@
+// The lessons, in order (the `lesson` URL key takes these ids), and each one's "try it" links: ordinary
+// URLs of the page's one table of properties (state.js), opening the surfaces race or the CNN tab in the
+// state the lesson talks about, with the language and the lesson kept.
+import { formatNumber, writeQuery } from "../state.js";
+import { batchSize, COMPARISON_BATCHES, COMPARISON_SURFACE, visibleLr } from "../model.js";
+
+export const LESSONS = Object.freeze(["gradient", "descent", "chain", "backprop", "batches", "beyond"]);
+
+const sgd = (lr, extra = {}) => ({ optimizer: "sgd", start: null, hyperparameters: { lr }, ...extra });
+
+/** A runner that uses the surface's own learning rate, as the race's default race does. */
+const runner = (optimizer, surface, start = null) => ({ optimizer, start, hyperparameters: { lr: visibleLr(optimizer, surface) } });
+
+// The ill-conditioned bowl ½·(x² + 25·y²): plain descent is stable only for η < 2/25 = 0.08, set by the
+// steep y direction; these three crawl, zig-zag in, and blow up.
+const BOWL_LRS = [0.005, 0.07, 0.085];
+
+/**
+ * Every lesson's links as {id: [{key, href}]}. surfaces: GET /api/surfaces by id (suggested learning
+ * rates); chain: the chain lesson's current request {W, b, x, target} (for its loss surface over (W, b)).
+ */
+export function tryLinks(surfaces, { lang, chain }) {
+  const keep = (lesson, state) => `/${writeQuery({ ...state, lang, lesson })}`;
+  const bowl = surfaces.get("ill_conditioned_bowl");
+  const comparison = surfaces.get(COMPARISON_SURFACE);
+  const lrComparison = visibleLr("sgd", comparison);
+  const { W, b, x, target } = chain;
+  const cnn = (act) => ({
+    tab: "cnn",
+    "cnn.net": "mlp",
+    "cnn.depth": 8,
+    "cnn.act": act,
+    "cnn.opt": { optimizer: "sgd", start: null, hyperparameters: { lr: 0.1 } },
+    "cnn.play": true,
+  });
+  const race = (sel) => ({
+    surface: "ill_conditioned_bowl",
+    runner: [runner("sgd", bowl), runner("momentum", bowl), runner("adam", bowl)],
+    sel,
+    speed: 10,
+  });
+  return {
+    gradient: [{ key: "learn.gradient.try", href: keep("gradient", { surface: "quadratic_bowl", runner: [sgd(0.1)], play: false }) }],
+    descent: [{ key: "learn.descent.try", href: keep("descent", { surface: "ill_conditioned_bowl", runner: BOWL_LRS.map((lr) => sgd(lr)), sel: 1 }) }],
+    chain: [
+      {
+        key: "learn.chain.try",
+        // L(W, b) = (W·x + b − t)² for this one sample, plotted over (W, b), one SGD runner from (W, b):
+        // its first step's gradient is the graph's (∂L/∂W, ∂L/∂b). Stable for η < 1/(x² + 1).
+        href: keep("chain", {
+          surface: "custom",
+          expr: `(${formatNumber(x)}*x + y - (${formatNumber(target)}))^2`,
+          xr: [W - 5, W + 5],
+          yr: [b - 8, b + 8],
+          runner: [{ optimizer: "sgd", start: [W, b], hyperparameters: { lr: Number((0.4 / (x * x + 1)).toPrecision(2)) } }],
+          play: false,
+        }),
+      },
+    ],
+    backprop: [
+      { key: "learn.backprop.try_sigmoid", href: keep("backprop", cnn("sigmoid")) },
+      { key: "learn.backprop.try_relu", href: keep("backprop", cnn("relu")) },
+    ],
+    batches: [
+      {
+        key: "learn.batches.try",
+        // What the race's "Batch vs SGD vs mini-batch" button starts: one SGD per batch mode, the mini-batch selected.
+        href: keep("batches", {
+          surface: COMPARISON_SURFACE,
+          runner: COMPARISON_BATCHES.map((batch) => sgd(lrComparison, batch.mode === "full" ? {} : { batch: batchSize(batch, Infinity) })),
+          sel: COMPARISON_BATCHES.length - 1,
+        }),
+      },
+    ],
+    beyond: [
+      { key: "learn.beyond.try_momentum", href: keep("beyond", race(1)) },
+      { key: "learn.beyond.try_adam", href: keep("beyond", race(2)) },
+    ],
+  };
+}
