@@ -59,8 +59,14 @@ test-docker: $(VENV)/.test-installed
 	@command -v dockerd >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io debootstrap >/dev/null; }
 	GDVIZ_TEST_DOCKER=1 $(PY) -m pytest tests/docker -p no:cacheprovider
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.test-installed  ## every benchmark in bench/, one after another (~6 min; run on a quiet machine)
 	$(PY) bench/engine.py
+	$(PY) bench/latency.py
+	$(PY) bench/load.py
+	$(PY) bench/load.py --trainings 8
+	$(PY) bench/browser_fps.py
+	$(PY) bench/cnn.py
+	$(PY) bench/landscape.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-results

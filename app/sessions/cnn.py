@@ -87,6 +87,7 @@ class TrainingSlots:
 class CnnSession(SessionCore):
     messages = CNN_CLIENT_MESSAGE
     tick_estimate = 5e-3  # a measured step of the default CNN, batch 64
+    lane, lane_threads = "training", 1
 
     def __init__(
         self, settings: Settings, slots: TrainingSlots, landscapes: threading.Semaphore | None = None

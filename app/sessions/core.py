@@ -23,6 +23,10 @@ from app.config import Settings
 class SessionCore:
     messages: ClassVar[TypeAdapter]  # the client → server union this kind of session takes
     tick_estimate: ClassVar[float] = 3e-4  # s of CPU a step takes, before anything is measured
+    lane: ClassVar[str | None] = None  # compute in the worker threads of this lane (live.py), or any
+    lane_threads: ClassVar[int] = 1
+    # s: a slice expected to take less runs on the event loop itself, saving two GIL handovers
+    inline_budget: ClassVar[float] = 0.002
     # Every session object still in memory, for the leak checks (a closed session must be collectable).
     instances: ClassVar[weakref.WeakSet[SessionCore]] = weakref.WeakSet()
 

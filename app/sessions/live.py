@@ -18,13 +18,14 @@ import asyncio
 import json
 import logging
 import time
+import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from anyio import to_thread
+from anyio import CapacityLimiter, to_thread
 from pydantic import BaseModel, ValidationError
 
 from app.config import Settings
@@ -36,7 +37,25 @@ from app.sessions.session import Session
 
 log = logging.getLogger(__name__)
 
-INLINE_BUDGET = 0.002  # s: slices expected to be shorter than this run on the event loop itself
+# Worker threads per event loop for each kind of session that declares a lane (SessionCore.lane): races
+# are many tiny slices of Python and small tensors that hold the GIL, so they share one thread, in turn;
+# forty threads contending for the GIL made each tick ~5x dearer (bench/load.py). CNN steps release the
+# GIL in their large kernels and take anyio's default pool.
+_LANES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, CapacityLimiter]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def lane_limiter(lane: str | None, threads: int = 1) -> CapacityLimiter | None:
+    """The limiter of a lane on the running loop (made on first use), or None for anyio's default pool."""
+    if lane is None:
+        return None
+    lanes = _LANES.setdefault(asyncio.get_running_loop(), {})
+    if lane not in lanes:
+        lanes[lane] = CapacityLimiter(threads)
+    return lanes[lane]
+
+
 SLICE_SHARE = 0.8  # of the frame interval spent computing at most, the rest left for sending
 
 
@@ -341,8 +360,9 @@ class LiveSession:
             began = time.thread_time()  # CPU time: waiting for the GIL under load is not the tick's cost
             return s.advance(ticks), time.thread_time() - began
 
-        if ticks * self._tick_cost > INLINE_BUDGET:
-            (payload, events), spent = await to_thread.run_sync(work)
+        if ticks * self._tick_cost > s.inline_budget:
+            limiter = lane_limiter(s.lane, s.lane_threads)
+            (payload, events), spent = await to_thread.run_sync(work, limiter=limiter)
         else:
             (payload, events), spent = work()
         per_tick = spent / ticks

@@ -71,6 +71,12 @@ def divergence_message(step: int, reason: str, lr: float | None) -> str:
 class Session(SessionCore):
     """A 2-D race: a surface, or a data problem, and the runners descending it."""
 
+    lane = "race"  # all races compute in one worker thread, in turn (live.py)
+    # A race's slice is Python and tiny tensors holding the GIL throughout: in a thread it gains no
+    # parallelism and pays a GIL handover (up to the 5 ms switch interval) each way; 100 pages' slices
+    # run inline up to 10 ms each (bench/load.py: p95 frame gap 1.5 s in threads, 0.27 s inline).
+    inline_budget = 0.010
+
     messages = CLIENT_MESSAGE
 
     def __init__(self, settings: Settings):
