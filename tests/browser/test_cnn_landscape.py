@@ -16,7 +16,7 @@ from tests.browser.test_cnn import cnn, wait_cnn, wait_steps
 
 pytestmark = pytest.mark.browser
 
-TRAINING = "/?play=0&tab=cnn&cnn.play=1&cnn.speed=100&lang=en"
+TRAINING = "/?play=0&tab=cnn&cnn.play=1&cnn.speed=30&lang=en"
 
 
 def record_landscape(page) -> list[dict]:
