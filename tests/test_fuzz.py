@@ -264,16 +264,23 @@ message_fields = {
     "set_surface": {"surface": surface},
     "warp": {"anything": junk},
 }
-ws_message = st.one_of(
-    *[
-        st.fixed_dictionaries(
-            {"type": st.just(kind)}, optional={**fields, "ref": st.one_of(st.text(max_size=80), junk)}
-        )
-        for kind, fields in message_fields.items()
-    ],
-    junk,
-)
-ws_text = st.one_of(ws_message.map(lambda m: json.dumps(m, allow_nan=True)), st.text(max_size=200))
+
+
+def message_texts(fields_by_type: dict[str, dict]) -> st.SearchStrategy:
+    """Socket texts: messages of each type with some of its fields (and a ref), junk, or any text."""
+    message = st.one_of(
+        *[
+            st.fixed_dictionaries(
+                {"type": st.just(kind)}, optional={**fields, "ref": st.one_of(st.text(max_size=80), junk)}
+            )
+            for kind, fields in fields_by_type.items()
+        ],
+        junk,
+    )
+    return st.one_of(message.map(lambda m: json.dumps(m, allow_nan=True)), st.text(max_size=200))
+
+
+ws_text = message_texts(message_fields)
 
 
 @pytest.fixture(scope="module")
@@ -283,13 +290,14 @@ def session(client):
         yield ws
 
 
-def alive(ws, probe: int) -> list[dict]:
-    """Send a probe and read up to its answer: the session must still take commands."""
+def alive(ws, probe: int, schema=SERVER_MESSAGE) -> list[dict]:
+    """Send a probe and read up to its answer: the session must still take commands. Every message read
+    on the way (on the CNN socket, landscape messages from a worker thread too) must fit the schema."""
     ws.send_text(json.dumps({"type": "pause", "ref": f"probe-{probe}"}))
     seen = []
     while True:
         message = strict_json(ws.receive_text())
-        SERVER_MESSAGE.validate_python(message)
+        schema.validate_python(message)
         seen.append(message)
         if message.get("ref") == f"probe-{probe}":
             return seen
@@ -402,16 +410,7 @@ cnn_message_fields = {
     "set_speed": {"speed": extreme},
     "start": {"surface": surface},  # a 2-D message on the CNN socket
 }
-cnn_message = st.one_of(
-    *[
-        st.fixed_dictionaries(
-            {"type": st.just(kind)}, optional={**fields, "ref": st.one_of(st.text(max_size=80), junk)}
-        )
-        for kind, fields in cnn_message_fields.items()
-    ],
-    junk,
-)
-cnn_text = st.one_of(cnn_message.map(lambda m: json.dumps(m, allow_nan=True)), st.text(max_size=200))
+cnn_text = message_texts(cnn_message_fields)
 
 
 @pytest.fixture(scope="module")
@@ -421,18 +420,6 @@ def cnn_session(client):
         yield ws
 
 
-def cnn_alive(ws, probe: int) -> list[dict]:
-    """As alive(), on the CNN socket (landscape messages from a worker thread may come in between)."""
-    ws.send_text(json.dumps({"type": "pause", "ref": f"probe-{probe}"}))
-    seen = []
-    while True:
-        message = strict_json(ws.receive_text())
-        CNN_SERVER_MESSAGE.validate_python(message)
-        seen.append(message)
-        if message.get("ref") == f"probe-{probe}":
-            return seen
-
-
 @examples(300)
 @given(text=cnn_text, binary=st.booleans())
 def test_cnn_socket_messages(cnn_session, text, binary):
@@ -440,7 +427,7 @@ def test_cnn_socket_messages(cnn_session, text, binary):
         cnn_session.send_bytes(text.encode("utf-8", "surrogatepass"))
     else:
         cnn_session.send_text(text)
-    seen = cnn_alive(cnn_session, next(counter))
+    seen = alive(cnn_session, next(counter), CNN_SERVER_MESSAGE)
     for m in seen[:-1]:
         event(m["type"] if m["type"] != "error" else f"error {m['error']['code']}")
     for m in seen:
@@ -451,4 +438,4 @@ def test_cnn_socket_messages(cnn_session, text, binary):
     # A valid start, model or reset: back to a small network, paused, so no example inherits a big one.
     if any(m["type"] == "cnn_state" for m in seen[:-1]):
         cnn_session.send_text(json.dumps({"type": "cnn_start", "model": SMALL_NET, "playing": False}))
-        cnn_alive(cnn_session, next(counter))
+        alive(cnn_session, next(counter), CNN_SERVER_MESSAGE)
