@@ -3,7 +3,7 @@
 // with every new point of every line (extendTraces), or one Plotly.react when the chart must be redrawn
 // (a new run, thinning, a new y range). Lines longer than MAX_POINTS keep every 2nd, 4th, … step.
 import { t } from "../i18n.js";
-import { axis, baseLayout, MUTED, PLOTLY_CONFIG } from "../views/theme.js";
+import { axis, baseLayout, HOVER_LABEL, MUTED, PLOTLY_CONFIG } from "../views/theme.js";
 import { depthColors } from "./scale.js";
 
 const MAX_POINTS = 600; // per line: a chart is ~300 px wide
@@ -131,7 +131,7 @@ export class LossChart extends StepChart {
     return {
       ...baseLayout({ ...MARGIN, r: 40 }),
       hovermode: "x unified",
-      hoverlabel: { font: { size: 11 }, bgcolor: "#162330", bordercolor: "#233345" },
+      hoverlabel: HOVER_LABEL,
       xaxis: axis(t("cnn.chart.step"), { rangemode: "tozero" }),
       yaxis: axis(t("cnn.loss.y"), { type: "log", exponentformat: "power", color: "#5ac8fa" }),
       yaxis2: axis(t("cnn.loss.y2"), {
@@ -183,7 +183,7 @@ export class LayerGradChart extends StepChart {
     return {
       ...baseLayout(MARGIN),
       hovermode: "x unified",
-      hoverlabel: { font: { size: 11 }, bgcolor: "#162330", bordercolor: "#233345" },
+      hoverlabel: HOVER_LABEL,
       xaxis: axis(t("cnn.chart.step"), { rangemode: "tozero" }),
       yaxis: axis(t("cnn.grad.y"), { type: "log", exponentformat: "power", ...(range ? { range } : {}) }),
     };
@@ -224,7 +224,7 @@ export class UpdateRatioChart extends StepChart {
     return {
       ...baseLayout(MARGIN),
       hovermode: "x unified",
-      hoverlabel: { font: { size: 11 }, bgcolor: "#162330", bordercolor: "#233345" },
+      hoverlabel: HOVER_LABEL,
       xaxis: axis(t("cnn.chart.step"), { rangemode: "tozero" }),
       yaxis: axis(t("cnn.ratio.y"), { type: "log", exponentformat: "power", range }),
       shapes: [

@@ -1,6 +1,6 @@
 // The optimizer's hyperparameter controls, built by the surfaces race's own code (views/race.js): the same
 // sliders, log scales, pairs and checkboxes, labels and tooltips, for the one optimizer of a training.
-import { RaceView, sliderFor } from "../views/race.js";
+import { RaceView, syncHyperparameterRows } from "../views/race.js";
 
 const ID = "cnn";
 
@@ -27,18 +27,6 @@ export class HyperparameterControls {
   refresh(hyperparameters) {
     if (!this.spec) return;
     this.values.hyperparameters = structuredClone(hyperparameters);
-    for (const row of this.root.querySelectorAll(".hp")) {
-      const hp = this.spec.hyperparameters.find((h) => h.name === row.dataset.hp);
-      if (!hp || !(hp.name in hyperparameters)) continue;
-      let value = hyperparameters[hp.name];
-      if (hp.kind === "bool") {
-        row.querySelector("input").checked = Boolean(value);
-        continue;
-      }
-      if (hp.kind === "pair") value = value[Number(row.dataset.part)];
-      const [range, number] = row.querySelectorAll("input");
-      if (document.activeElement !== range) range.value = String(sliderFor(hp).toSlider(value));
-      if (document.activeElement !== number) number.value = String(value);
-    }
+    syncHyperparameterRows(this.root, this.spec, hyperparameters);
   }
 }

@@ -4,7 +4,7 @@
 // most every tick, and only when the landscape changed.
 import { fmt } from "../dom.js";
 import { t } from "../i18n.js";
-import { axis, baseLayout, MUTED, PLOTLY_CONFIG, SURFACE_COLORSCALE } from "../views/theme.js";
+import { axis, baseLayout, HOVER_LABEL, MUTED, PLOTLY_CONFIG, SURFACE_COLORSCALE } from "../views/theme.js";
 import { bilinear } from "./landscape-data.js";
 
 const PATH = "#ff8c42";
@@ -13,7 +13,6 @@ const NOW = "#ffd23f";
 const CURRENT = "#ffffff";
 const EDGE = "#0b1622";
 const LIFT = 0.03; // the 3-D path floats this share of the height range above the surface, so it shows
-const HOVER = { font: { size: 11 }, bgcolor: "#162330", bordercolor: "#233345" };
 
 const log10 = (v) => (Number.isFinite(v) && v > 0 ? Math.log10(v) : null);
 
@@ -191,7 +190,7 @@ export class PlaneView {
     const layout = {
       ...baseLayout({ l: 52, r: 8, t: 8, b: 38 }),
       hovermode: "closest",
-      hoverlabel: HOVER,
+      hoverlabel: HOVER_LABEL,
       xaxis: axis(titles[0], { range: [land.alphas[0], land.alphas[land.n - 1]], zeroline: false }),
       yaxis: axis(titles[1], { range: [land.betas[0], land.betas[land.n - 1]], zeroline: false }),
       shapes:
@@ -257,7 +256,7 @@ export class PlaneView {
     };
     // A new landscape starts from high up; redrawing the same one keeps the person's camera.
     scene.camera = newJob ? { eye: { x: -1.35, y: -1.5, z: 1.15 } } : this.div._fullLayout?.scene?.camera;
-    const layout = { ...baseLayout({ l: 0, r: 0, t: 0, b: 0 }), hovermode: "closest", hoverlabel: HOVER, scene };
+    const layout = { ...baseLayout({ l: 0, r: 0, t: 0, b: 0 }), hovermode: "closest", hoverlabel: HOVER_LABEL, scene };
     return Plotly.react(this.div, data, layout, PLOTLY_CONFIG);
   }
 
@@ -312,7 +311,7 @@ export class LineView {
     const layout = {
       ...baseLayout({ l: 46, r: 10, t: 18, b: 34 }),
       hovermode: "closest",
-      hoverlabel: HOVER,
+      hoverlabel: HOVER_LABEL,
       xaxis: axis(t("cnn.landscape.line_x", { start: line.startStep, end: line.endStep }), { zeroline: false }),
       yaxis: axis(t("cnn.landscape.loss_log"), { type: "log", exponentformat: "power", dtick: "D2" }), // labels at 2 and 5 only
       shapes: marks.map((m) => m.shape),

@@ -48,6 +48,24 @@ export function sliderFor(hp) {
   };
 }
 
+/** Show these hyperparameter values in the .hp rows under root (built for spec), leaving alone the input
+ * the person is using. */
+export function syncHyperparameterRows(root, spec, hyperparameters) {
+  for (const row of root.querySelectorAll(".hp")) {
+    const hp = spec.hyperparameters.find((h) => h.name === row.dataset.hp);
+    if (!hp || !(hp.name in hyperparameters)) continue;
+    let value = hyperparameters[hp.name];
+    if (hp.kind === "bool") {
+      row.querySelector("input").checked = Boolean(value);
+      continue;
+    }
+    if (hp.kind === "pair") value = value[Number(row.dataset.part)];
+    const [range, number] = row.querySelectorAll("input");
+    if (document.activeElement !== range) range.value = String(sliderFor(hp).toSlider(value));
+    if (document.activeElement !== number) number.value = String(value);
+  }
+}
+
 function meaning(optimizerId, hp) {
   return tOr(`hp.${optimizerId}.${hp.name}`, tOr(`hp.${hp.name}`, hp.meaning));
 }
@@ -260,19 +278,7 @@ export class RaceView {
       const card = this.list.querySelector(`[data-runner="${runner.id}"]`);
       if (!card) continue;
       const spec = race.spec(runner.optimizer);
-      for (const row of card.querySelectorAll(".hp")) {
-        const hp = spec.hyperparameters.find((h) => h.name === row.dataset.hp);
-        if (!hp) continue;
-        let value = runner.hyperparameters[hp.name];
-        if (hp.kind === "bool") {
-          row.querySelector("input").checked = Boolean(value);
-          continue;
-        }
-        if (hp.kind === "pair") value = value[Number(row.dataset.part)];
-        const [range, number] = row.querySelectorAll("input");
-        if (document.activeElement !== range) range.value = String(sliderFor(hp).toSlider(value));
-        if (document.activeElement !== number) number.value = String(value);
-      }
+      syncHyperparameterRows(card, spec, runner.hyperparameters);
       const select = card.querySelector(".runner-batch");
       if (select && document.activeElement !== select) select.value = runner.batch.mode;
       const number = card.querySelector(".batch-number");

@@ -87,3 +87,6 @@ export function axisMapping(div) {
     inside: (px, py) => px >= left && px <= left + xa._length && py >= top && py <= top + ya._length,
   };
 }
+
+/** The hover box of the CNN tab's charts. */
+export const HOVER_LABEL = { font: { size: 11 }, bgcolor: "#162330", bordercolor: "#233345" };
