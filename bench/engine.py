@@ -20,7 +20,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.descent.engine import Engine, FunctionObjective
+from app.descent.engine import Engine
+from app.descent.objective import FunctionObjective
 from app.descent.optimizers import get_optimizer
 from app.descent.surfaces import SURFACES
 
@@ -35,6 +36,8 @@ def rosenbrock_numpy(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 
 class NumpyObjective:
+    per_runner = False
+
     def value_and_grad(self, x, y):
         return rosenbrock_numpy(x, y)
 

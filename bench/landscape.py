@@ -9,7 +9,7 @@
 3. The alternatives, per point on one row of 41, the runners taking turns so a change in the machine's
    load hits all of them: the reference; one private copy of the module, its weights written in place,
    the whole evaluation set in one batch (no_grad, inference_mode, chunks of 256, channels-last, then
-   also each max pool before its ReLU); the plan (app/cnn/landscape.py).
+   also each max pool before its ReLU); the plan (app/cnn/landscape/evaluator.py).
 4. Sharing the machine: the grid computed in a worker thread while a trainer steps in the main thread.
 
 Each time is the fastest of the repeats (the least disturbed by other processes on a shared host), the
@@ -41,7 +41,7 @@ from app.cnn.landscape import (
     CoarseGrid,
     Evaluator,
     Plane,
-    Snapshots,
+    WeightPath,
     grid,
     line_profile,
     pca_plane,
@@ -160,7 +160,7 @@ def main() -> None:
 
     torch.set_num_threads(2)
     trainer = Trainer(ModelConfig(), TrainerConfig(eval_every=0))
-    snapshots = Snapshots()
+    snapshots = WeightPath()
     snapshots.maybe_add(0, trainer.model)
     for step in range(1, TRAIN_STEPS + 1):
         trainer.step(measure=False)

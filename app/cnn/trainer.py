@@ -1,6 +1,6 @@
 """A network learning the digits one optimizer step at a time, its settings changeable between steps.
 
-The optimizer comes from the same registry as the 2-D surfaces (app/descent/optimizers.py): the same ids,
+The optimizer comes from the same registry as the 2-D surfaces (app/descent/optimizers/): the same ids,
 hyperparameter names and ranges, built as the torch.optim class the id names.
 """
 
@@ -14,11 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from app.cnn.data import BatchSampler, load_digits_split
+from app.cnn.measurements import first_layer_filters, histogram, validate
 from app.cnn.models import LayerInfo, ModelConfig, build_model, describe, parameter_count
 from app.cnn.probes import StepProbe, finite
 from app.cnn.reports import EvalReport, SlowReport, StepReport
 from app.cnn.schedules import ConstantSchedule, Schedule
-from app.cnn.snapshots import first_layer_filters, histogram, validate
 from app.descent.optimizers import OPTIMIZERS, OptimizerChoice
 
 INPUT = ConfigDict(extra="forbid", allow_inf_nan=False)

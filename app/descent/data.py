@@ -246,7 +246,7 @@ class DataObjective:
     """The engine's objective for a data problem: each runner's loss and gradient on its own batch, and the
     full-batch loss and gradient beside it, all by autograd in two batched passes."""
 
-    per_runner = True
+    per_runner = True  # a PerRunnerObjective (app/descent/objective.py): the engine calls evaluate()
 
     def __init__(self, problem: DataProblem, seed: int = 0):
         self.problem = problem

@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from app.descent.data import DATA_PROBLEMS
-from app.descent.engine import Engine, FunctionObjective
+from app.descent.engine import Engine
+from app.descent.objective import FunctionObjective
 from app.descent.optimizers import get_optimizer
 from app.descent.surfaces import Surface
 

@@ -19,7 +19,7 @@ from app.cnn.landscape import (
     Evaluator,
     GridRow,
     Plane,
-    Snapshots,
+    WeightPath,
     coarse_indices,
     grid,
     line_profile,
@@ -41,9 +41,9 @@ def reference_loss(model: nn.Module, theta: torch.Tensor, x: torch.Tensor, y: to
         return F.cross_entropy(twin(x), y).item()
 
 
-def trained(config: ModelConfig | None = None, steps: int = 30, every: int = 3) -> tuple[Trainer, Snapshots]:
+def trained(config: ModelConfig | None = None, steps: int = 30, every: int = 3) -> tuple[Trainer, WeightPath]:
     trainer = Trainer(config or ModelConfig(), TrainerConfig(eval_every=0))
-    snapshots = Snapshots(every=every)
+    snapshots = WeightPath(every=every)
     snapshots.maybe_add(0, trainer.model)
     for step in range(1, steps + 1):
         trainer.step(measure=False)
@@ -53,7 +53,7 @@ def trained(config: ModelConfig | None = None, steps: int = 30, every: int = 3) 
 
 
 @pytest.fixture(scope="module")
-def run() -> tuple[Trainer, Snapshots, Evaluator]:
+def run() -> tuple[Trainer, WeightPath, Evaluator]:
     trainer, snapshots = trained()
     return trainer, snapshots, Evaluator.on_training_split(trainer.model, trainer.data)
 
@@ -231,7 +231,7 @@ def test_a_random_plane_places_the_path_by_least_squares_and_says_it_is_not_mean
 
 def test_snapshots_stay_within_budget_over_a_long_run_and_keep_the_first_and_latest():
     model = nn.Linear(20, 5)  # 105 weights: 420 bytes a snapshot
-    snapshots = Snapshots(budget_bytes=50 * 105 * 4)
+    snapshots = WeightPath(budget_bytes=50 * 105 * 4)
     added = []
     with torch.no_grad():
         for step in range(1000):
@@ -250,7 +250,7 @@ def test_snapshots_stay_within_budget_over_a_long_run_and_keep_the_first_and_lat
 
 def test_snapshots_keep_every_step_until_the_budget_is_full():
     model = nn.Linear(20, 5)
-    snapshots = Snapshots(budget_bytes=50 * 105 * 4)
+    snapshots = WeightPath(budget_bytes=50 * 105 * 4)
     assert all(snapshots.maybe_add(step, model) for step in range(50))
     assert snapshots.read()[0] == list(range(50)) and snapshots.every == 1
     assert snapshots.maybe_add(50, model) and snapshots.every == 2  # full: every other one went
@@ -261,8 +261,8 @@ def test_snapshots_keep_every_step_until_the_budget_is_full():
 def test_snapshots_refuse_what_they_cannot_hold():
     model = nn.Linear(4, 2)
     with pytest.raises(ValueError, match="at least 3 snapshots of 40 bytes, got 100"):
-        Snapshots(budget_bytes=100).add(0, model)
-    snapshots = Snapshots()
+        WeightPath(budget_bytes=100).add(0, model)
+    snapshots = WeightPath()
     with pytest.raises(ValueError, match="no snapshot yet"):
         snapshots.read()
     assert snapshots.add(5, model) and not snapshots.add(5, model)

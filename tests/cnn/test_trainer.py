@@ -214,7 +214,7 @@ def test_threads_are_capped_when_a_trainer_is_made():
 
 def test_the_cnn_package_imports_no_web_code():
     code = (
-        "import sys, app.cnn.trainer, app.cnn.snapshots, app.cnn.reports\n"
+        "import sys, app.cnn.trainer, app.cnn.measurements, app.cnn.landscape, app.cnn.reports\n"
         "web = {'fastapi', 'starlette', 'uvicorn', 'websockets'}\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & web),"
         " sorted(m for m in sys.modules if m.startswith(('app.api', 'app.sessions', 'app.main'))))"

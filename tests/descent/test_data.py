@@ -14,7 +14,8 @@ from app.descent.data import (
     minibatch_variance,
     runner_seed,
 )
-from app.descent.engine import Engine, FunctionObjective
+from app.descent.engine import Engine
+from app.descent.objective import FunctionObjective
 from app.descent.optimizers import get_optimizer
 
 

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from app.descent.engine import Engine, FunctionObjective
+from app.descent.engine import Engine
 from app.descent.expressions import compile_expression
+from app.descent.objective import FunctionObjective
 from app.descent.surfaces import SURFACES
 
 

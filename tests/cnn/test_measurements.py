@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
+from app.cnn.measurements import HISTOGRAM_BINS, histogram
 from app.cnn.models import ModelConfig
-from app.cnn.snapshots import HISTOGRAM_BINS, histogram
 from app.cnn.trainer import Trainer, TrainerConfig
 
 
