@@ -24,6 +24,7 @@ from app.api.responses import error_response
 from app.config import Settings, get_settings
 from app.errors import AppError, from_validation_error
 from app.metrics import Metrics
+from app.sessions.core import session_kinds
 from app.sessions.registry import SessionRegistry
 
 log = logging.getLogger("gdviz")
@@ -85,6 +86,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    """The app, with these settings throughout (validation, routes, sessions); the environment's if None."""
     settings = settings or get_settings()
     app = FastAPI(
         lifespan=lifespan,
@@ -94,7 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
-    app.state.sessions = SessionRegistry(settings, app.state.metrics)
+    app.state.sessions = SessionRegistry(settings, app.state.metrics, session_kinds())
 
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> Response:

@@ -12,6 +12,7 @@ class Metrics:
         self.registry = CollectorRegistry()
         r = self.registry
         self.sessions = Gauge("gdviz_sessions", "live sessions", ["state"], registry=r)
+        # What each session counts, by the session contract: SessionCore.runner_count and frame_steps.
         self.runners = Gauge("gdviz_runners", "runners in attached sessions", registry=r)
         self.steps = Counter("gdviz_steps_total", "runner-steps computed", registry=r)
         self.frames = Counter("gdviz_frames_total", "frames sent", registry=r)
@@ -29,7 +30,7 @@ class Metrics:
         self.outbox_steps = Gauge("gdviz_outbox_steps", "runner-steps computed but not yet sent", registry=r)
         self.errors = Counter("gdviz_errors_total", "error answers, REST and WebSocket", ["code"], registry=r)
         self.messages = Counter("gdviz_messages_total", "client messages received", ["type"], registry=r)
-        self.trainings = Gauge("gdviz_trainings", "CNN trainings", ["state"], registry=r)
+        # Each kind of session may add gauges of its own resources to this registry (SessionKind.resources).
 
     def watch(self, gauge: Gauge, read: Callable[[], float]) -> None:
         gauge.set_function(read)

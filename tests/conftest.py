@@ -25,7 +25,7 @@ def client(app):
 class ServerThread:
     """A real uvicorn server on a free 127.0.0.1 port, in a thread of the test process: .url and .app."""
 
-    def __init__(self, settings=None):
+    def __init__(self, settings=None, options=None):
         import socket
         import threading
 
@@ -38,15 +38,17 @@ class ServerThread:
         self.app = create_app(settings)
         # No keepalive pings: they draw from the global `random` in a background thread, which hypothesis
         # (test_fuzz.py) rightly reports when it happens while it draws an example.
+        defaults = {
+            "log_level": "warning",
+            "ws_max_size": 65536,
+            "ws_ping_interval": None,
+            "ws": GdvizWebSocketProtocol,  # what `python -m app` serves with
+            "ws_per_message_deflate": self.app.state.settings.ws_compression,
+        }
+        # options: uvicorn keywords over these, e.g. app.__main__.uvicorn_options(settings) to serve as
+        # production does; the host and port stay the thread's own.
         config = uvicorn.Config(
-            self.app,
-            host="127.0.0.1",
-            port=self.port,
-            log_level="warning",
-            ws_max_size=65536,
-            ws_ping_interval=None,
-            ws=GdvizWebSocketProtocol,  # what `python -m app` serves with
-            ws_per_message_deflate=self.app.state.settings.ws_compression,
+            self.app, **{**defaults, **(options or {}), "host": "127.0.0.1", "port": self.port}
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

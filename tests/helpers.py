@@ -8,7 +8,7 @@ from typing import Any
 
 from websockets.sync.client import connect
 
-from app.sessions.protocol import SERVER_MESSAGE
+from app.sessions.race.protocol import SERVER_MESSAGE
 
 
 def _refuse_constant(name: str) -> Any:

@@ -16,12 +16,12 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from app.config import Settings, get_settings
+from app.config import Settings
 from app.descent.optimizers import OPTIMIZERS
 from app.descent.surfaces import SURFACES
 from app.main import create_app
-from app.sessions.cnn_protocol import CNN_SERVER_MESSAGE
-from app.sessions.protocol import SERVER_MESSAGE
+from app.sessions.cnn.protocol import CNN_SERVER_MESSAGE
+from app.sessions.race.protocol import SERVER_MESSAGE
 from tests.helpers import strict_json
 
 SCALE = int(os.environ.get("GDVIZ_FUZZ_SCALE", "1"))
@@ -149,18 +149,11 @@ raw_bytes = st.one_of(
 
 @pytest.fixture(scope="module")
 def client():
-    # Small work limits: the fuzzer explores validation, not long computations.
-    get_settings.cache_clear()
-    # and no rate limit: the fuzzer sends hundreds of messages a second on purpose
-    os.environ.update(GDVIZ_MAX_STEPS="300", GDVIZ_MAX_BASIN_WORK="20000", GDVIZ_WS_MESSAGES_PER_SECOND="1e9")
-    get_settings.cache_clear()
-    try:
-        with TestClient(create_app(Settings())) as c:
-            yield c
-    finally:
-        for name in ("GDVIZ_MAX_STEPS", "GDVIZ_MAX_BASIN_WORK", "GDVIZ_WS_MESSAGES_PER_SECOND"):
-            os.environ.pop(name, None)
-        get_settings.cache_clear()
+    # Small work limits: the fuzzer explores validation, not long computations; and no rate limit: the
+    # fuzzer sends hundreds of messages a second on purpose.
+    limits = Settings(max_steps=300, max_basin_work=20_000, ws_messages_per_second=1e9)
+    with TestClient(create_app(limits)) as c:
+        yield c
 
 
 def check_answer(response) -> None:

@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import numpy as np
 from fastapi import APIRouter, Query, Response
 
+from app.api.deps import AppSettings, json_body
 from app.api.responses import ERROR_RESPONSES, json_response
-from app.config import get_settings
+from app.config import Settings
 from app.descent.data import DATA_PROBLEMS
 from app.descent.engine import FunctionObjective
 from app.descent.optimizers import OPTIMIZERS
 from app.descent.runs import grid_axes
 from app.descent.surfaces import SURFACES, Surface
 from app.errors import AppError
+from app.inputs import CustomSurface, DataSurface, default_problem
 from app.schemas import (
-    CustomSurface,
     DataParameterPublic,
-    DataSurface,
     GridResponse,
     HyperparameterPublic,
     OptimizerPublic,
     SurfacePublic,
-    default_problem,
 )
 
 router = APIRouter(prefix="/api", tags=["catalog"], responses=ERROR_RESPONSES)
@@ -119,8 +120,7 @@ def surface_grid(surface: Surface, label: str, n: int) -> GridResponse:
     )
 
 
-def _grid_n(n: int | None) -> int:
-    settings = get_settings()
+def _grid_n(n: int | None, settings: Settings) -> int:
     if n is None:
         return settings.default_grid
     if not 2 <= n <= settings.max_grid:
@@ -131,23 +131,30 @@ def _grid_n(n: int | None) -> int:
 
 
 @router.get("/surfaces/{surface_id}/grid", response_model=GridResponse)
-def get_grid(surface_id: str, n: int | None = Query(None, description="points per axis")) -> Response:
+def get_grid(
+    surface_id: str, settings: AppSettings, n: int | None = Query(None, description="points per axis")
+) -> Response:
     """f on an n×n grid over the surface's domain, for contour and 3-D plots."""
-    return json_response(surface_grid(_builtin(surface_id), surface_id, _grid_n(n)))
+    return json_response(surface_grid(_builtin(surface_id), surface_id, _grid_n(n, settings)))
 
 
 @router.post("/surfaces/grid", response_model=GridResponse)
-def post_grid(body: CustomSurface, n: int | None = Query(None, description="points per axis")) -> Response:
+def post_grid(
+    body: Annotated[CustomSurface, json_body(CustomSurface)],
+    settings: AppSettings,
+    n: int | None = Query(None, description="points per axis"),
+) -> Response:
     """The same grid for a custom expression {"expression": ..., "x_range": ..., "y_range": ...} or a data
     problem with its own data set {"data": "linreg", "params": {"noise": 2}}."""
     if isinstance(body, DataSurface):
-        return json_response(surface_grid(body.problem().surface, body.data, _grid_n(n)))
-    return json_response(surface_grid(body.surface(), "custom", _grid_n(n)))
+        return json_response(surface_grid(body.problem().surface, body.data, _grid_n(n, settings)))
+    return json_response(surface_grid(body.surface(), "custom", _grid_n(n, settings)))
 
 
 @router.get("/optimizers", response_model=list[OptimizerPublic])
 def list_optimizers() -> Response:
-    """Every optimizer with its hyperparameters (torch.optim names and defaults) and update rule."""
+    """Every optimizer with its hyperparameters (torch.optim names and defaults), update rule and the
+    page's defaults (learning rates for the race and the CNN tab, the order runners are added in)."""
     items = []
     for spec in OPTIMIZERS.values():
         hps = [
@@ -174,6 +181,9 @@ def list_optimizers() -> Response:
                 update_rule=spec.update_rule,
                 hyperparameters=hps,
                 state=list(spec.state_names),
+                race_lr=spec.race_lr,
+                cnn_lr=spec.cnn_lr,
+                add_rank=spec.add_rank,
             ).model_dump_json()
         )
     return Response("[" + ",".join(items) + "]", media_type="application/json")

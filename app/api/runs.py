@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import numpy as np
 from fastapi import APIRouter, Response
 from starlette.concurrency import run_in_threadpool
 
+from app.api.deps import AppSettings, json_body
 from app.api.responses import ERROR_RESPONSES, json_response
-from app.config import get_settings
+from app.config import Settings
 from app.descent import runs
 from app.errors import AppError
+from app.inputs import resolve_surface, surface_label
 from app.schemas import (
     BasinsRequest,
     BasinsResponse,
@@ -17,15 +21,18 @@ from app.schemas import (
     StabilityResponse,
     TrajectoryRequest,
     TrajectoryResponse,
-    resolve_surface,
-    surface_label,
 )
 
 router = APIRouter(prefix="/api", tags=["runs"], responses=ERROR_RESPONSES)
 
+# The bodies carry limits from the settings (steps, starts, work, expressions): validated with the app's.
+Trajectory = Annotated[TrajectoryRequest, json_body(TrajectoryRequest)]
+Basins = Annotated[BasinsRequest, json_body(BasinsRequest)]
+Stability = Annotated[StabilityRequest, json_body(StabilityRequest)]
 
-def _bound(x_range: tuple[float, float], y_range: tuple[float, float]) -> float:
-    return runs.divergence_bound(x_range, y_range, get_settings().divergence_bound)
+
+def _bound(x_range: tuple[float, float], y_range: tuple[float, float], settings: Settings) -> float:
+    return runs.divergence_bound(x_range, y_range, settings.divergence_bound)
 
 
 def _nullable(values: np.ndarray) -> list:
@@ -33,7 +40,7 @@ def _nullable(values: np.ndarray) -> list:
 
 
 @router.post("/trajectory", response_model=TrajectoryResponse)
-async def post_trajectory(req: TrajectoryRequest) -> Response:
+async def post_trajectory(req: Trajectory, settings: AppSettings) -> Response:
     """One optimizer's descent: every point, loss and gradient, equal to a plain torch.optim loop."""
     surface = resolve_surface(req.surface)
     start = req.start or surface.default_start
@@ -44,7 +51,7 @@ async def post_trajectory(req: TrajectoryRequest) -> Response:
         req.hyperparameters,
         start,
         req.steps,
-        _bound(surface.x_range, surface.y_range),
+        _bound(surface.x_range, surface.y_range, settings),
     )
     return json_response(
         TrajectoryResponse(
@@ -62,7 +69,7 @@ async def post_trajectory(req: TrajectoryRequest) -> Response:
 
 
 @router.post("/basins", response_model=BasinsResponse)
-async def post_basins(req: BasinsRequest) -> Response:
+async def post_basins(req: Basins, settings: AppSettings) -> Response:
     """Run an n×n grid of starts together; report which listed minimum each one reached."""
     surface = resolve_surface(req.surface)
     x_range = req.x_range or surface.x_range
@@ -76,7 +83,7 @@ async def post_basins(req: BasinsRequest) -> Response:
         y_range,
         req.n,
         req.steps,
-        _bound(x_range, y_range),
+        _bound(x_range, y_range, settings),
         req.tolerance,
     )
     n = req.n
@@ -98,7 +105,7 @@ async def post_basins(req: BasinsRequest) -> Response:
 
 
 @router.post("/stability", response_model=StabilityResponse)
-async def post_stability(req: StabilityRequest) -> Response:
+async def post_stability(req: Stability, settings: AppSettings) -> Response:
     """Sweep (lr, a second hyperparameter) from one start: where it converges, oscillates or diverges."""
     surface = resolve_surface(req.surface)
     axes = runs.sweepable_axes(req.optimizer)
@@ -132,7 +139,7 @@ async def post_stability(req: StabilityRequest) -> Response:
         axis_range,
         req.n,
         req.steps,
-        _bound(surface.x_range, surface.y_range),
+        _bound(surface.x_range, surface.y_range, settings),
         span,
     )
     m = len(result.outcome)

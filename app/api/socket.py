@@ -1,11 +1,12 @@
-"""The WebSocket endpoint: one socket, one live session. It only moves messages; sessions/ does the rest."""
+"""The WebSocket endpoints: one socket, one live session, one route per kind of session (each kind declares
+its path). They only move messages; sessions/ does the rest."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -13,12 +14,10 @@ from fastapi.responses import JSONResponse
 
 from app.config import Settings
 from app.errors import AppError
-from app.sessions.cnn import CnnSession
-from app.sessions.core import SessionCore
+from app.sessions.core import SessionKind, messages_schema, session_kinds
 from app.sessions.live import LiveSession
-from app.sessions.protocol import ErrorFrame, json_schema
+from app.sessions.messages import ErrorFrame
 from app.sessions.registry import SessionRegistry
-from app.sessions.session import Session
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -40,7 +39,7 @@ def origin_allowed(ws: WebSocket, settings: Settings) -> bool:
 @router.get("/api/schema", tags=["meta"])
 def protocol_schema() -> JSONResponse:
     """JSON Schema of every WebSocket message, client → server and server → client."""
-    return JSONResponse(json_schema())
+    return JSONResponse(messages_schema(session_kinds()))
 
 
 def _int(text: str | None) -> int | None:
@@ -50,8 +49,8 @@ def _int(text: str | None) -> int | None:
         return None
 
 
-async def serve(ws: WebSocket, make: Callable[[Settings, SessionRegistry], SessionCore]) -> None:
-    """One socket, one live session of the kind ``make`` builds (or a detached one it resumes)."""
+async def serve(ws: WebSocket, kind: SessionKind) -> None:
+    """One socket, one live session of this kind (or a detached one it resumes)."""
     settings: Settings = ws.app.state.settings
     registry: SessionRegistry = ws.app.state.sessions
     if not origin_allowed(ws, settings):
@@ -70,7 +69,7 @@ async def serve(ws: WebSocket, make: Callable[[Settings, SessionRegistry], Sessi
             await ws.close(code=1013, reason=exc.body.code)  # 1013: try again later
             return
     live = LiveSession(
-        settings, registry.metrics, session or make(settings, registry), frame_rate=registry.frame_rate
+        settings, session or registry.create(kind), registry.metrics, frame_rate=registry.frame_rate
     )
     registry.attach(live, client)
     live.hello(resumed=session is not None)
@@ -101,13 +100,13 @@ async def serve(ws: WebSocket, make: Callable[[Settings, SessionRegistry], Sessi
         registry.detach(live, keep=not registry.stopping)
 
 
-@router.websocket("/ws")
-async def surfaces_socket(ws: WebSocket) -> None:
-    """A 2-D race; /ws?resume=<token>&seq=<last frame seq received> takes a detached one back."""
-    await serve(ws, lambda settings, registry: Session(settings))
+def endpoint(kind: SessionKind) -> Callable[[WebSocket], Awaitable[None]]:
+    async def socket(ws: WebSocket) -> None:
+        await serve(ws, kind)
+
+    socket.__doc__ = kind.doc
+    return socket
 
 
-@router.websocket("/ws/cnn")
-async def cnn_socket(ws: WebSocket) -> None:
-    """A CNN training; resumes like /ws."""
-    await serve(ws, lambda settings, registry: CnnSession(settings, registry.trainings, registry.landscapes))
+for _kind in session_kinds():
+    router.add_api_websocket_route(_kind.path, endpoint(_kind), name=f"{_kind.name}_socket")

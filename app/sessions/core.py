@@ -1,23 +1,36 @@
-"""What every kind of live session shares, whatever it computes (2-D races, CNN trainings): its identity,
-the token that lets its page come back, the frames kept for that, and its play state.
+"""The contract between the shared machinery (the frame loop, the registry, the metrics, the socket
+endpoints) and each kind of live session, which names no kind.
 
-A subclass says which messages it takes (``messages``) and implements ``apply`` (a command → the state to
-send), ``advance`` (n steps → a frame payload and events), ``state`` and ``merge`` (two waiting frames →
-one, or None). live.py paces any of them the same way.
+``SessionCore`` is what every session shares, whatever it computes: its identity, the token that lets its
+page come back, the frames kept for that, and its play state. A subclass says which messages it takes
+(``messages``) and implements ``apply`` (a command → the state to send), ``advance`` (n steps → a frame
+payload and events), ``state``, ``merge`` (two waiting frames → one, or None), and what the loop and the
+metrics count: ``runner_count``, ``frame_steps``, ``warms_up``, ``status``. live.py paces any of them the
+same way.
+
+``SessionKind`` is how a kind declares itself: each package under app/sessions/ holds one kind and exposes
+it as ``KIND``; ``session_kinds()`` finds them all, and the socket routes, the registry and the protocol's
+JSON Schema are built from that table.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import secrets
 import uuid
 import weakref
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, TypeAdapter
 
 from app.config import Settings
+from app.metrics import Metrics
+from app.sessions.messages import PROTOCOL_VERSION, Pause, Play, SetSpeed, Step
 
 
 class SessionCore:
@@ -57,8 +70,6 @@ class SessionCore:
 
     def playback(self, msg: Any) -> bool:
         """Apply play / pause / set_speed / step, the commands every kind of session takes alike."""
-        from app.sessions.protocol import Pause, Play, SetSpeed, Step
-
         if isinstance(msg, Play):
             self.playing = True
         elif isinstance(msg, Pause):
@@ -86,11 +97,30 @@ class SessionCore:
 
     @property
     def waiting(self) -> bool:
-        """Playing, but queued for a shared resource (a training slot): wait to be woken, do not stop."""
+        """Playing, but queued for a resource its kind shares (e.g. a slot): wait to be woken, do not stop."""
         return False
 
     @property
     def max_step(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def runner_count(self) -> int:
+        """What computes side by side in this session, for the gdviz_runners gauge."""
+        raise NotImplementedError
+
+    def frame_steps(self, payload: dict[str, Any]) -> int:
+        """The steps a frame payload holds: what the outbox bounds (max_outbox_steps) and gdviz_steps_total
+        counts."""
+        raise NotImplementedError
+
+    def warms_up(self, msg: Any) -> bool:
+        """True when the slice after this command pays for setting up (tracing, first batches): it is not
+        taken as a measure of a step's cost."""
+        return False
+
+    def status(self) -> str:
+        """One line about the session for the logs, e.g. what it runs and how far it is."""
         raise NotImplementedError
 
     def apply(self, msg: Any) -> BaseModel:
@@ -118,3 +148,48 @@ class SessionCore:
 
     def closed(self) -> None:
         """The session is over for good."""
+
+
+@dataclass(frozen=True)
+class SessionKind:
+    """One kind of live session, declared by its package (``KIND`` in app/sessions/<kind>/__init__.py)."""
+
+    name: str  # keys the kind's resources on the registry
+    path: str  # the WebSocket route that opens a session of this kind
+    doc: str  # that route's description
+    client: TypeAdapter  # the client → server union
+    server: TypeAdapter  # the server → client union
+    create: Callable[[Settings, Any], SessionCore]  # a new session, given the kind's resources
+    # What all sessions of the kind share in one app (e.g. slots of a scarce resource), made once with the
+    # app's settings; it may add its own gauges to the metrics.
+    resources: Callable[[Settings, Metrics], Any] = lambda settings, metrics: None
+    # Where its messages go in GET /api/schema: a key of their own, or None for the top level (the place of
+    # the first kind, kept for the clients that read it there).
+    schema_key: str | None = None
+
+
+@cache
+def session_kinds() -> tuple[SessionKind, ...]:
+    """Every kind of session: the ``KIND`` of each package under app/sessions/, in the order of its path."""
+    package = importlib.import_module(__package__)
+    kinds = [
+        importlib.import_module(f"{__package__}.{module.name}").KIND
+        for module in pkgutil.iter_modules(package.__path__)
+        if module.ispkg
+    ]
+    return tuple(sorted(kinds, key=lambda kind: kind.path))
+
+
+def messages_schema(kinds: tuple[SessionKind, ...]) -> dict[str, Any]:
+    """Both directions' JSON Schema of every kind's socket, generated from the models."""
+    schema: dict[str, Any] = {"protocol": PROTOCOL_VERSION}
+    for kind in kinds:
+        part = {
+            "client_to_server": kind.client.json_schema(),
+            "server_to_client": kind.server.json_schema(mode="serialization"),
+        }
+        if kind.schema_key is None:
+            schema.update(part)
+        else:
+            schema[kind.schema_key] = part
+    return schema

@@ -32,15 +32,13 @@ from app.config import Settings
 from app.errors import AppError, from_validation_error
 from app.metrics import Metrics
 from app.sessions.core import SessionCore
-from app.sessions.protocol import ErrorFrame, Hello, Limits, Notice, Step
-from app.sessions.session import Session
+from app.sessions.messages import ErrorFrame, Hello, Limits, Notice, Step
 
 log = logging.getLogger(__name__)
 
-# Worker threads per event loop for each kind of session that declares a lane (SessionCore.lane): races
-# are many tiny slices of Python and small tensors that hold the GIL, so they share one thread, in turn;
-# forty threads contending for the GIL made each tick ~5x dearer (bench/load.py). CNN steps release the
-# GIL in their large kernels and take anyio's default pool.
+# Worker threads per event loop for each kind of session that declares a lane (SessionCore.lane): a kind
+# whose slices are many tiny bits of Python holding the GIL gains nothing from more threads (forty threads
+# contending for the GIL made each tick ~5x dearer, bench/load.py), so its sessions share one, in turn.
 _LANES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, CapacityLimiter]] = (
     weakref.WeakKeyDictionary()
 )
@@ -122,22 +120,23 @@ class LiveSession:
     def __init__(
         self,
         settings: Settings,
+        session: SessionCore,
         metrics: Metrics | None = None,
-        session: SessionCore | None = None,
         frame_rate: Callable[[], float] | None = None,
     ):
         self.settings = settings
+        self._context = {"settings": settings}  # pydantic's validation context: the limits messages obey
         # frames per second this page gets now: the configured rate, less when many pages share the server
         self.frame_rate = frame_rate or (lambda: settings.frame_rate)
         self.metrics = metrics or Metrics()
-        self.session = session or Session(settings)
+        self.session = session
         self.outbox = Outbox(settings.max_outbox_steps)
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._tick_cost = self.session.tick_estimate  # s of CPU per tick, updated from measurements
         self._credit = 0.0  # steps owed by the clock at the current speed
         self._last: float | None = None  # when the credit was last updated
-        self._measure = True  # False for the slice after a new surface: it pays for tracing, not ticks
+        self._measure = True  # False for the slice after a command that warms up
         self._tokens = float(settings.ws_messages_per_second)  # rate limit: a token bucket
         self._refilled = time.monotonic()
         self._dropped = 0  # messages refused by the rate limit since the last error about it
@@ -149,13 +148,13 @@ class LiveSession:
         self.session.emit = lambda message: loop.call_soon_threadsafe(self._emitted, message)
 
     def _notified(self, cause: str) -> None:
-        """The session changed by itself (e.g. it got a training slot): tell the page, wake the loop."""
+        """The session changed by itself (e.g. it got a slot it waited for): tell the page, wake the loop."""
         if self.session.started and not self.closed:
             self.post(self.session.state(cause))
             self._wake.set()
 
     def _emitted(self, message: BaseModel) -> None:
-        """A message from the session's own work (e.g. a landscape row from its worker thread)."""
+        """A message from the session's own work (e.g. a result of its own worker thread)."""
         if not self.closed:
             self.post(message)
 
@@ -175,13 +174,9 @@ class LiveSession:
             max_history=s.max_history,
             max_message_bytes=s.ws_max_message_bytes,
         )
+        session = self.session
         self.post(
-            Hello(
-                session=self.session.id,
-                resume_token=self.session.resume_token,
-                resumed=resumed,
-                limits=limits,
-            )
+            Hello(session=session.id, resume_token=session.resume_token, resumed=resumed, limits=limits)
         )
 
     def error(self, error: AppError, ref: str | None = None) -> None:
@@ -243,7 +238,7 @@ class LiveSession:
             self.error(AppError(413, "message_too_large", f"messages are limited to {limit} bytes"))
             return
         try:
-            msg = self.session.messages.validate_json(text)
+            msg = self.session.messages.validate_json(text, context=self._context)
         except ValidationError as exc:
             self.error(from_validation_error(exc, drop=()), _ref_of(text))
             return
@@ -253,13 +248,14 @@ class LiveSession:
                 state = self.session.apply(msg)
                 if isinstance(msg, Step) or state.playing:
                     self._last = None  # the clock restarts now; no backlog from a pause
-                if msg.type in ("start", "set_surface"):
+                if self.session.warms_up(msg):
                     self._measure = False
         except AppError as exc:
             self.error(exc, msg.ref)
             return
         except Exception:
-            log.exception("session %s failed on a %s message", self.session.id, msg.type)
+            s = self.session
+            log.exception("session %s (%s) failed on a %s message", s.id, _status(s), msg.type)
             self.error(
                 AppError(500, "internal_error", "the server failed on this message; it was logged"), msg.ref
             )
@@ -311,7 +307,7 @@ class LiveSession:
                     ticks = self._due(began, interval)
                     payload, events, notice = await self._compute(ticks) if ticks else (None, [], None)
             except Exception:
-                log.exception("session %s failed while stepping", self.session.id)
+                log.exception("session %s (%s) failed while stepping", s.id, _status(s))
                 s.playing, s.pending_steps = False, 0
                 self.error(
                     AppError(500, "internal_error", "stepping failed; the run is paused and was logged")
@@ -319,7 +315,7 @@ class LiveSession:
                 self.post(s.state("error"))
                 continue
             if payload is not None:
-                await self.outbox.put_frame(payload, steps_in(payload), s.merge)
+                await self.outbox.put_frame(payload, s.frame_steps(payload), s.merge)
             for event in events:
                 self.post(event)
             if notice is not None:
@@ -370,7 +366,7 @@ class LiveSession:
             self._tick_cost = 0.7 * self._tick_cost + 0.3 * per_tick
         self._measure = True
         if payload is not None:
-            self.metrics.steps.inc(steps_in(payload))
+            self.metrics.steps.inc(s.frame_steps(payload))
         notice = None
         if s.max_step >= self.settings.max_history and s.playing:
             s.playing = False
@@ -386,11 +382,12 @@ class LiveSession:
         self._wake.set()
 
 
-def steps_in(payload: dict[str, Any]) -> int:
-    """Steps a frame holds: runner-steps of a race, training steps of a CNN frame."""
-    if "runners" in payload:
-        return sum(len(r["points"]) for r in payload["runners"])
-    return len(payload.get("steps", ()))
+def _status(session: SessionCore) -> str:
+    """The session's status line for a log entry about a fault, which must not fail in turn."""
+    try:
+        return session.status()
+    except Exception:  # a session broken enough to fail here is what the entry is about
+        return "status unavailable"
 
 
 def _ref_of(text: str) -> str | None:

@@ -1,20 +1,21 @@
 """Who is connected: live sessions with a socket, detached ones waiting for their page to come back, and
-the limits on both (in total and per client address)."""
+the limits on both (in total and per client address); and what each kind of session shares in this app
+(its resources, made once from the settings)."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from app.config import Settings
 from app.errors import AppError
 from app.metrics import Metrics
-from app.sessions.cnn import TrainingSlots
-from app.sessions.core import SessionCore
+from app.sessions.core import SessionCore, SessionKind
 from app.sessions.live import LiveSession
-from app.sessions.protocol import Notice
+from app.sessions.messages import Notice
 
 
 @dataclass
@@ -25,21 +26,22 @@ class Detached:
 
 
 class SessionRegistry:
-    def __init__(self, settings: Settings, metrics: Metrics):
+    def __init__(self, settings: Settings, metrics: Metrics, kinds: Iterable[SessionKind]):
         self.settings = settings
         self.metrics = metrics
         self.attached: dict[str, LiveSession] = {}  # session id -> live session
         self.clients: dict[str, str] = {}  # session id -> client address
         self.detached: dict[str, Detached] = {}  # resume token -> session waiting for its page
         self.stopping = False  # the server is shutting down: nothing to keep for later
-        self.trainings = TrainingSlots(settings.max_trainings)
-        self.landscapes = threading.BoundedSemaphore(settings.max_landscapes)  # computing at once
-        metrics.watch(metrics.trainings.labels("running"), lambda: len(self.trainings.holders))
-        metrics.watch(metrics.trainings.labels("queued"), lambda: self.trainings.queued)
+        self.kinds = {kind.name: kind for kind in kinds}
+        # kind name -> what its sessions share in this app (e.g. slots of a scarce resource), or None
+        self.resources: dict[str, Any] = {
+            name: kind.resources(settings, metrics) for name, kind in self.kinds.items()
+        }
         metrics.watch(metrics.sessions.labels("attached"), lambda: len(self.attached))
         metrics.watch(metrics.sessions.labels("detached"), lambda: len(self.detached))
         metrics.watch(
-            metrics.runners, lambda: sum(len(live.session.order) for live in self.attached.values())
+            metrics.runners, lambda: sum(live.session.runner_count for live in self.attached.values())
         )
         metrics.watch(
             metrics.outbox_steps, lambda: sum(live.outbox.waiting_steps for live in self.attached.values())
@@ -66,6 +68,10 @@ class SessionRegistry:
             raise AppError(
                 429, "too_many_sessions", f"at most {limit} sessions from one address; close some tabs"
             )
+
+    def create(self, kind: SessionKind) -> SessionCore:
+        """A new session of this kind, with the resources its kind shares in this app."""
+        return kind.create(self.settings, self.resources[kind.name])
 
     def take(self, token: str) -> SessionCore | None:
         """The detached session with this resume token, now claimed (None if unknown or expired)."""

@@ -118,6 +118,30 @@ def test_optimizers_list_hyperparameters_with_ranges(client):
                 assert h["min"] <= h["default"] <= h["max"]
 
 
+# The page's per-optimizer defaults as its own tables held them before the server served them
+# (static/js/model.js ADAPTIVE_LR and SGD_LIKE, cnn/config.js CNN_LR, commands.js ADD_ORDER).
+PAGE_DEFAULTS = {  # id: (race_lr, cnn_lr, add_rank)
+    "sgd": (None, 0.05, 5),
+    "momentum": (None, 0.01, 1),
+    "nesterov": (None, 0.01, 2),
+    "adagrad": (0.3, 0.01, 4),
+    "rmsprop": (0.01, 0.001, 3),
+    "adadelta": (1.0, 1.0, 10),
+    "adam": (0.05, 0.001, 0),
+    "adamw": (0.05, 0.001, 6),
+    "nadam": (0.05, 0.002, 7),
+    "radam": (0.05, 0.001, 8),
+    "adamax": (0.05, 0.002, 9),
+}
+
+
+def test_optimizers_carry_the_page_defaults(client):
+    body = strict_json(client.get("/api/optimizers").text)
+    served = {o["id"]: (o["race_lr"], o["cnn_lr"], o["add_rank"]) for o in body}
+    assert served == {oid: (s.race_lr, s.cnn_lr, s.add_rank) for oid, s in OPTIMIZERS.items()}
+    assert served == PAGE_DEFAULTS
+
+
 def test_security_headers_on_every_answer(client):
     for path in ("/", "/api/surfaces", "/nope"):
         r = client.get(path)

@@ -1,12 +1,19 @@
-"""Every optimizer kernel against torch.optim itself: the oracle for every number."""
+"""Every optimizer kernel against torch.optim itself, the oracle for every number; and every registered
+optimizer complete: its page defaults, its strings in every language, the terms it explains."""
 
 from __future__ import annotations
+
+import functools
+import json
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from app.descent.engine import Engine, FunctionObjective
+from app.descent.engine import Engine
+from app.descent.objective import FunctionObjective
 from app.descent.optimizers import HYPERPARAMETER_MODELS, OPTIMIZERS, get_optimizer
 from app.descent.surfaces import SURFACES
 
@@ -71,22 +78,32 @@ def test_every_optimizer_has_a_case():
     assert set(CASES) == set(OPTIMIZERS)
 
 
-@pytest.mark.parametrize("surface_id", SURFACE_IDS)
-def test_engine_equals_torch_optim_for_every_optimizer(surface_id):
-    """All optimizers race together in one engine; each path equals its own torch.optim loop."""
+@functools.cache
+def race(surface_id: str) -> tuple[dict, dict]:
+    """Every case of every optimizer racing together in one engine: (traces, final points) by run id."""
     surface = SURFACES[surface_id]
     engine = Engine(FunctionObjective(surface.fn))
-    runs = {f"{oid}-{k}": (oid, hp) for oid, hps in CASES.items() for k, hp in enumerate(hps)}
-    for rid, (oid, hp) in runs.items():
-        engine.add(
-            rid, oid, HYPERPARAMETER_MODELS[oid].model_validate(hp).model_dump(), surface.default_start
-        )
+    for oid, hps in CASES.items():
+        for k, hp in enumerate(hps):
+            validated = HYPERPARAMETER_MODELS[oid].model_validate(hp).model_dump()
+            engine.add(f"{oid}-{k}", oid, validated, surface.default_start)
     traces = engine.run(STEPS)
+    return traces, {rid: engine.point(rid) for rid in traces}
+
+
+@pytest.mark.parametrize("surface_id", SURFACE_IDS)
+@pytest.mark.parametrize("oid", list(OPTIMIZERS))
+def test_engine_equals_torch_optim_for_every_optimizer(oid, surface_id):
+    """All optimizers race together in one engine; each path equals its own torch.optim loop."""
+    assert CASES.get(oid), f"{oid} has no torch.optim equality case in CASES"
+    surface = SURFACES[surface_id]
+    traces, finals = race(surface_id)
     span = max(np.ptp(surface.x_range), np.ptp(surface.y_range))
-    for rid, (oid, hp) in runs.items():
+    for k, hp in enumerate(CASES[oid]):
+        rid = f"{oid}-{k}"
         ref, _ = torch_loop(surface.fn, get_optimizer(oid), hp, surface.default_start, STEPS)
         assert traces[rid].diverged_at is None, (rid, traces[rid].divergence)
-        mine = np.concatenate([traces[rid].points, engine.point(rid)[None]])
+        mine = np.concatenate([traces[rid].points, finals[rid][None]])
         assert mine.shape == ref.shape
         assert_close(mine, ref, span)
         assert np.abs(ref[-1] - ref[0]).max() > 1e-3, f"{rid} barely moved: the case tests nothing"
@@ -230,3 +247,69 @@ def test_breakdown_terms_of_the_others_are_finite_and_named():
         assert np.isfinite(terms["rho_t" if oid == "radam" else "v_hat"]).all()
     # RAdam is not rectified while ρₜ ≤ 5 (its first steps): null there, a number after.
     assert np.isnan(terms["rectifier"][0]).all() and np.isfinite(terms["rectifier"][-1]).all()
+
+
+# --- every registered optimizer is complete: page defaults, strings in every language, its terms ---------
+
+I18N = Path(__file__).resolve().parents[2] / "static/i18n"
+CATALOGS = {lang: json.loads((I18N / f"{lang}.json").read_text("utf-8")) for lang in ("en", "zh")}
+CHINESE = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.mark.parametrize("oid", list(OPTIMIZERS))
+def test_every_optimizer_has_its_page_defaults(oid):
+    spec = OPTIMIZERS[oid]
+    lr = next(hp for hp in spec.hyperparameters if hp.name == "lr")
+    for value in (spec.cnn_lr, spec.race_lr):
+        if value is not None:
+            assert isinstance(value, float) and lr.low < value <= lr.high, (oid, value)
+    assert spec.race_lr is not None or spec.torch_class is torch.optim.SGD, (
+        "only plain SGD steps scale with |∇J|"
+    )
+    assert isinstance(spec.add_rank, int) and not isinstance(spec.add_rank, bool)
+
+
+def test_add_ranks_order_every_optimizer_once():
+    assert sorted(spec.add_rank for spec in OPTIMIZERS.values()) == list(range(len(OPTIMIZERS)))
+
+
+@pytest.mark.parametrize("lang", list(CATALOGS))
+@pytest.mark.parametrize("oid", list(OPTIMIZERS))
+def test_every_optimizer_string_the_page_shows_is_translated(oid, lang):
+    """What the page looks up per optimizer (the race cards, the breakdown, the CNN trainer form):
+    its name, short name and summary; each hyperparameter's meaning (its own key or the shared one); each
+    state and term name with its title. English says what the server says; Chinese is Chinese."""
+    catalog, spec = CATALOGS[lang], OPTIMIZERS[oid]
+    shown = [("state", name) for name in spec.state_names] + [("term", name) for name in spec.term_names]
+    keys = [f"optimizer.{oid}.{part}" for part in ("name", "short", "summary")]
+    keys += [f"{kind}.{name}{suffix}" for kind, name in shown for suffix in ("", ".title")]
+    meanings = {
+        hp.name: catalog.get(f"hp.{oid}.{hp.name}", catalog.get(f"hp.{hp.name}"))
+        for hp in spec.hyperparameters
+    }
+    missing = [key for key in keys if not catalog.get(key)]
+    missing += [f"hp.{name}" for name, text in meanings.items() if not text]
+    assert missing == [], f"{oid}: no {lang} text for {missing}"
+    if lang == "en":
+        assert catalog[f"optimizer.{oid}.name"] == spec.name
+        assert catalog[f"optimizer.{oid}.summary"] == spec.summary
+        assert meanings == {hp.name: hp.meaning for hp in spec.hyperparameters}
+    else:
+        texts = [catalog[f"optimizer.{oid}.summary"], *meanings.values()]
+        texts += [catalog[f"{kind}.{name}.title"] for kind, name in shown]
+        assert [text for text in texts if not CHINESE.search(text)] == [], oid
+
+
+@pytest.mark.parametrize("oid", list(OPTIMIZERS))
+def test_term_names_are_the_terms_explain_returns(oid):
+    """term_names (what the catalogs must translate) lists exactly the terms the breakdown receives."""
+    from app.descent.optimizers import explain
+
+    surface = SURFACES["beale"]
+    seen: set[str] = set()
+    for hp in CASES[oid]:
+        engine = Engine(FunctionObjective(surface.fn))
+        engine.add("r", oid, hp, surface.default_start)
+        t = engine.run(20)["r"]
+        seen |= set(explain(oid, engine.runners["r"].hyperparameters, t.state, t.gradients, t.points))
+    assert seen == set(OPTIMIZERS[oid].term_names)

@@ -17,7 +17,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from app.sessions.cnn_protocol import CNN_SERVER_MESSAGE
+from app.sessions.cnn.protocol import CNN_SERVER_MESSAGE
 from tests.helpers import Client, strict_json
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -257,10 +257,11 @@ def test_closed_sessions_leave_nothing_behind(server_with):
         time.sleep(0.05)
     assert not [t.name for t in threading.enumerate() if t.name.startswith("landscape-")]
     deadline = time.monotonic() + 5
-    while (registry.attached or registry.trainings.holders) and time.monotonic() < deadline:
+    slots = registry.resources["cnn"].slots
+    while (registry.attached or slots.holders) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not registry.attached and not registry.detached
-    assert not registry.trainings.holders and not registry.trainings.line
+    assert not slots.holders and not slots.line
     tasks = [
         t for t in asyncio.all_tasks(server.server_loop) if t.get_name().startswith(("frames-", "send-"))
     ]

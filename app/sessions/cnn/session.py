@@ -15,9 +15,10 @@ from pydantic import ValidationError
 from app.cnn.landscape import MIN_SNAPSHOTS, Evaluator, Snapshots, flat_weights
 from app.cnn.trainer import Trainer
 from app.config import Settings
+from app.descent.optimizers import OPTIMIZERS
 from app.errors import AppError, from_validation_error
-from app.sessions.cnn_landscape import LandscapeJob, project
-from app.sessions.cnn_protocol import (
+from app.sessions.cnn.landscape import LandscapeJob, project
+from app.sessions.cnn.protocol import (
     CNN_CLIENT_MESSAGE,
     CnnLandscape,
     CnnLandscapeCancel,
@@ -28,60 +29,10 @@ from app.sessions.cnn_protocol import (
     CnnState,
     CnnUpdate,
 )
+from app.sessions.cnn.slots import TrainingSlots
 from app.sessions.core import SessionCore
 
 SNAPSHOT_EVERY = 0.5  # s between automatic snapshots while training
-
-
-class TrainingSlots:
-    """At most ``capacity`` trainings step at once; the others wait in line, first come first served.
-    Sessions release slots from worker threads too, hence the lock."""
-
-    def __init__(self, capacity: int):
-        self.capacity = capacity
-        self.holders: set[str] = set()
-        self.line: list[CnnSession] = []
-        self._lock = threading.Lock()
-
-    def request(self, session: CnnSession) -> bool:
-        with self._lock:
-            if session.id in self.holders:
-                return True
-            if len(self.holders) < self.capacity and not self.line:
-                self.holders.add(session.id)
-                return True
-            if session not in self.line:
-                self.line.append(session)
-            return False
-
-    def release(self, session: CnnSession) -> None:
-        with self._lock:
-            if session.id not in self.holders and session not in self.line:
-                return
-            self.holders.discard(session.id)
-            if session in self.line:
-                self.line.remove(session)
-            granted = []
-            while self.line and len(self.holders) < self.capacity:
-                nxt = self.line.pop(0)
-                self.holders.add(nxt.id)
-                granted.append(nxt)
-            moved = list(self.line)
-        for nxt in granted:
-            nxt.granted()
-        for waiting in moved:
-            waiting.moved()
-
-    def position(self, session: CnnSession) -> int | None:
-        with self._lock:
-            return self.line.index(session) + 1 if session in self.line else None
-
-    def holds(self, session: CnnSession) -> bool:
-        return session.id in self.holders
-
-    @property
-    def queued(self) -> int:
-        return len(self.line)
 
 
 class CnnSession(SessionCore):
@@ -94,7 +45,7 @@ class CnnSession(SessionCore):
     ):
         super().__init__(settings)
         self.slots = slots
-        # landscapes computing at once, server-wide (the registry's); a session of its own in tests
+        # landscapes computing at once, server-wide (the cnn kind's resources); a session of its own in tests
         self.landscapes = landscapes or threading.BoundedSemaphore(settings.max_landscapes)
         self.trainer: Trainer | None = None
         self.speed = 100.0
@@ -108,6 +59,18 @@ class CnnSession(SessionCore):
     @property
     def started(self) -> bool:
         return self.trainer is not None
+
+    @property
+    def runner_count(self) -> int:
+        """One network training (once started); a landscape computing beside it is no runner."""
+        return 1 if self.trainer is not None else 0
+
+    def status(self) -> str:
+        t = self.trainer
+        if t is None:
+            return "CNN training, not started"
+        landscape = ", a landscape computing" if self.landscape is not None and self.landscape.running else ""
+        return f"CNN training of {t.parameter_count()} parameters, step {t.step_count}{landscape}"
 
     @property
     def runnable(self) -> bool:
@@ -290,6 +253,10 @@ class CnnSession(SessionCore):
         t = self.trainer
         return [project(job.job, job.plane, t.step_count, flat_weights(t.model))]
 
+    def frame_steps(self, payload: dict[str, Any]) -> int:
+        """Training steps: one report each."""
+        return len(payload["steps"])
+
     def merge(self, old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any] | None:
         """Waiting frames join when their steps follow on (a reset starts a new frame)."""
         if old["steps"] and new["steps"] and old["steps"][-1].step + 1 == new["steps"][0].step:
@@ -318,7 +285,7 @@ class CnnSession(SessionCore):
 
 
 def _shared(optimizer_id: str, hyperparameters: dict[str, Any]) -> dict[str, Any]:
-    from app.descent.optimizers import get_optimizer
-
-    names = {hp.name for hp in get_optimizer(optimizer_id).hyperparameters}
+    """The hyperparameters a new optimizer shares with these; none for an unknown id (validation says so)."""
+    spec = OPTIMIZERS.get(optimizer_id)
+    names = {hp.name for hp in spec.hyperparameters} if spec is not None else set()
     return {k: v for k, v in hyperparameters.items() if k in names}

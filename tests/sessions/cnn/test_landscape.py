@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from app.cnn.models import ModelConfig
 from app.cnn.trainer import Trainer, TrainerConfig
-from tests.sessions.test_cnn_session import SMALL, CnnClient
+from tests.sessions.cnn.test_session import SMALL, CnnClient
 
 TRAINER = {"optimizer": "adam", "hyperparameters": {"lr": 0.003}}
 
@@ -181,7 +181,7 @@ def test_the_current_weights_are_placed_on_the_last_landscapes_plane(server_url)
 
 def test_projection_onto_a_plane_by_least_squares():
     from app.cnn.landscape import Plane
-    from app.sessions.cnn_landscape import project
+    from app.sessions.cnn.landscape import project
 
     g = torch.Generator().manual_seed(0)
     center, d1, d2, off = (torch.randn(500, generator=g) for _ in range(4))

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from app.sessions.cnn_protocol import CNN_SERVER_MESSAGE
+from app.sessions.cnn.protocol import CNN_SERVER_MESSAGE
 from tests.helpers import Client
 
 SMALL = {"kind": "cnn", "blocks": [{"channels": 4, "kernel": 3, "pool": "max"}], "depth": 1, "width": 16}
@@ -122,6 +122,7 @@ def test_training_slots_queue_the_rest_and_show_the_place(server_with):
             "cnn_start.trainer.hyperparameters.lr",
         ),
         ({"type": "cnn_update", "hyperparameters": {"lr": -1}}, "hyperparameters.lr"),
+        ({"type": "cnn_update", "optimizer": "nope"}, "optimizer"),
         ({"type": "cnn_update", "batch_size": 9999}, "cnn_update.batch_size"),
         ({"type": "cnn_model", "model": {"kind": "rnn"}}, "cnn_model.model.kind"),
         ({"type": "start", "surface": "booth"}, "type"),

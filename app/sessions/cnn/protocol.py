@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, Field, TypeAdapter
 
 from app.cnn.landscape import MAX_GRID, PlaneInfo
 from app.cnn.models import LayerInfo, ModelConfig
@@ -24,10 +24,7 @@ from app.cnn.reports import SlowReport, StepReport
 from app.cnn.schedules import Schedule
 from app.cnn.trainer import TrainerConfig
 from app.errors import ErrorBody
-from app.sessions.protocol import Hello, Notice, Pause, Play, Ref, SetSpeed, Step
-
-INPUT = ConfigDict(extra="forbid", allow_inf_nan=False)
-OUTPUT = ConfigDict(ser_json_inf_nan="null")
+from app.sessions.messages import INPUT, OUTPUT, Hello, Notice, Pause, Play, Ref, SetSpeed, Step
 
 
 class CnnStart(BaseModel):

@@ -29,7 +29,7 @@ from app.cnn.landscape import (
     random_plane,
 )
 from app.cnn.probes import finite
-from app.sessions.cnn_protocol import (
+from app.sessions.cnn.protocol import (
     CnnLandscape,
     LandscapeCoarse,
     LandscapeDone,

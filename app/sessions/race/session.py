@@ -1,4 +1,4 @@
-"""A session: one page's run — a surface, the runners racing on it — driven by protocol commands.
+"""A race session: one page's run — a surface, the runners racing on it — driven by protocol commands.
 
 Synchronous and socket-free: ``apply`` turns a validated command into the session's new state (or raises
 AppError), ``advance`` steps the engine and packs what happened into a frame. live.py paces it.
@@ -20,9 +20,9 @@ from app.descent.optimizers import HYPERPARAMETER_MODELS, explain
 from app.descent.runs import divergence_bound, objective
 from app.descent.surfaces import Surface
 from app.errors import AppError, from_validation_error
-from app.schemas import resolve_problem, resolve_surface
+from app.inputs import resolve_problem, resolve_surface
 from app.sessions.core import SessionCore
-from app.sessions.protocol import (
+from app.sessions.race.protocol import (
     CLIENT_MESSAGE,
     AddRunner,
     BatchSpec,
@@ -68,7 +68,7 @@ def divergence_message(step: int, reason: str, lr: float | None) -> str:
     return f"diverged at step {step}: {what}; the learning rate{rate} is too large for this curvature"
 
 
-class Session(SessionCore):
+class RaceSession(SessionCore):
     """A 2-D race: a surface, or a data problem, and the runners descending it."""
 
     lane = "race"  # all races compute in one worker thread, in turn (live.py)
@@ -91,6 +91,15 @@ class Session(SessionCore):
     @property
     def started(self) -> bool:
         return self.engine is not None
+
+    @property
+    def runner_count(self) -> int:
+        return len(self.order)
+
+    def status(self) -> str:
+        if self.surface is None:
+            return "race, not started"
+        return f"race of {len(self.order)} runners on {self.surface.id}, step {self.max_step}"
 
     # --- commands --------------------------------------------------------------------------------------
 
@@ -127,6 +136,10 @@ class Session(SessionCore):
         else:
             self.playback(msg)
         return self.state(msg.type, msg.ref)
+
+    def warms_up(self, msg: Any) -> bool:
+        """A new surface (or run) traces new functions: the next slice pays for that."""
+        return isinstance(msg, StartRun | SetSurface)
 
     def _start(self, msg: StartRun) -> None:
         self.seed = msg.seed
@@ -304,6 +317,10 @@ class Session(SessionCore):
         return max((self.engine.runners[rid].step for rid in self.order), default=0) if self.engine else 0
 
     # --- slow sockets ---------------------------------------------------------------------------------------
+
+    def frame_steps(self, payload: dict[str, Any]) -> int:
+        """Runner-steps: each runner's points."""
+        return sum(len(r["points"]) for r in payload["runners"])
 
     def merge(self, old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any] | None:
         """Frames merge when every runner of the newer one continues the older one's steps with the same

@@ -1,5 +1,6 @@
-"""The WebSocket protocol: every message in either direction, as pydantic models in discriminated unions on
-``type``. The JSON Schema served at GET /api/schema is generated from these; docs/protocol.md explains them.
+"""The race's WebSocket protocol: every message in either direction, as pydantic models in discriminated
+unions on ``type`` (those every kind shares are in app/sessions/messages.py). The JSON Schema served at GET
+/api/schema is generated from these; docs/protocol.md explains them.
 
 A page opens one socket (``/ws``) that carries one session. The client sends commands (``ClientMessage``);
 the server answers with ``hello`` once, ``state`` after every change of the session's shape, ``frame`` at
@@ -11,26 +12,28 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
+from pydantic import BaseModel, Field, TypeAdapter, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
-from app.config import get_settings
-from app.errors import ErrorBody
-from app.schemas import INPUT, OptimizerChoice, Point, SurfaceRef, check_point
+from app.descent.optimizers import OptimizerChoice
+from app.inputs import Point, SurfaceRef, check_point, settings_in
+from app.sessions.messages import (
+    INPUT,
+    OUTPUT,
+    ErrorFrame,
+    Hello,
+    Notice,
+    Pause,
+    Play,
+    Ref,
+    SetSpeed,
+    Step,
+    check_speed,
+)
 
-PROTOCOL_VERSION = 1
 RUNNER_ID = r"^[A-Za-z0-9_-]{1,16}$"
 
 RunnerId = Annotated[str, Field(pattern=RUNNER_ID, description="client-chosen runner id, e.g. 'r1'")]
-Ref = Annotated[str | None, Field(None, max_length=64, description="echoed in the state or error it causes")]
-
-
-def _speed(value: float) -> float:
-    limit = get_settings().max_speed
-    if value > limit:
-        from pydantic_core import PydanticCustomError
-
-        raise PydanticCustomError("too_fast", "at most {limit} steps per second", {"limit": f"{limit:g}"})
-    return value
 
 
 class BatchSpec(BaseModel):
@@ -47,8 +50,6 @@ class BatchSpec(BaseModel):
     @model_validator(mode="after")
     def _size(self) -> BatchSpec:
         if self.mode == "minibatch" and self.size is None:
-            from pydantic_core import PydanticCustomError
-
             raise PydanticCustomError("missing_size", "minibatch needs a size")
         return self
 
@@ -64,8 +65,8 @@ class RunnerSpec(OptimizerChoice):
 
     @field_validator("start")
     @classmethod
-    def _start(cls, value: tuple[float, float]) -> tuple[float, float]:
-        return check_point(value)
+    def _start(cls, value: tuple[float, float], info: ValidationInfo) -> tuple[float, float]:
+        return check_point(value, info)
 
 
 # --- client → server ---------------------------------------------------------------------------------
@@ -85,25 +86,21 @@ class StartRun(BaseModel):
 
     @field_validator("runners")
     @classmethod
-    def _runners(cls, runners: list[RunnerSpec]) -> list[RunnerSpec]:
-        limit = get_settings().max_runners
+    def _runners(cls, runners: list[RunnerSpec], info: ValidationInfo) -> list[RunnerSpec]:
+        limit = settings_in(info).max_runners
         if len(runners) > limit:
-            from pydantic_core import PydanticCustomError
-
             raise PydanticCustomError(
                 "too_many_runners", "at most {limit} runners in a race", {"limit": limit}
             )
         ids = [r.id for r in runners]
         if len(set(ids)) != len(ids):
-            from pydantic_core import PydanticCustomError
-
             raise PydanticCustomError("duplicate_runner", "runner ids must be unique")
         return runners
 
     @field_validator("speed")
     @classmethod
-    def _speed(cls, value: float) -> float:
-        return _speed(value)
+    def _speed(cls, value: float, info: ValidationInfo) -> float:
+        return check_speed(value, info)
 
 
 class UpdateRunner(BaseModel):
@@ -146,41 +143,8 @@ class SetStart(BaseModel):
 
     @field_validator("start")
     @classmethod
-    def _start(cls, value: tuple[float, float]) -> tuple[float, float]:
-        return check_point(value)
-
-
-class Play(BaseModel):
-    model_config = INPUT
-    type: Literal["play"]
-    ref: Ref = None
-
-
-class Pause(BaseModel):
-    model_config = INPUT
-    type: Literal["pause"]
-    ref: Ref = None
-
-
-class Step(BaseModel):
-    """Advance exactly ``count`` steps (while paused), sent as one frame."""
-
-    model_config = INPUT
-    type: Literal["step"]
-    ref: Ref = None
-    count: int = Field(1, ge=1, le=10_000)
-
-
-class SetSpeed(BaseModel):
-    model_config = INPUT
-    type: Literal["set_speed"]
-    ref: Ref = None
-    speed: float = Field(gt=0, description="steps per second per runner")
-
-    @field_validator("speed")
-    @classmethod
-    def _speed(cls, value: float) -> float:
-        return _speed(value)
+    def _start(cls, value: tuple[float, float], info: ValidationInfo) -> tuple[float, float]:
+        return check_point(value, info)
 
 
 class Reset(BaseModel):
@@ -219,27 +183,8 @@ CLIENT_MESSAGE = TypeAdapter(ClientMessage)
 
 # --- server → client ---------------------------------------------------------------------------------
 
-OUTPUT = ConfigDict(ser_json_inf_nan="null")
 Pair = Annotated[list[float], Field(min_length=2, max_length=2, description="[x, y]")]
 NullablePair = Annotated[list[float | None], Field(min_length=2, max_length=2, description="[x, y]")]
-
-
-class Limits(BaseModel):
-    max_runners: int
-    max_speed: float
-    frame_rate: float
-    max_history: int
-    max_message_bytes: int
-
-
-class Hello(BaseModel):
-    model_config = OUTPUT
-    type: Literal["hello"] = "hello"
-    protocol: int = PROTOCOL_VERSION
-    session: str = Field(description="this session's id")
-    resume_token: str = Field(description="reconnect with /ws?resume=<token>&seq=<last frame seq> to resume")
-    resumed: bool = Field(False, description="true when this socket took over a detached session")
-    limits: Limits
 
 
 class DataInfo(BaseModel):
@@ -349,36 +294,7 @@ class Diverged(BaseModel):
     lr: float | None = None
 
 
-class Notice(BaseModel):
-    model_config = OUTPUT
-    type: Literal["notice"] = "notice"
-    code: str = Field(description="e.g. history_limit")
-    message: str
-
-
-class ErrorFrame(BaseModel):
-    model_config = OUTPUT
-    type: Literal["error"] = "error"
-    ref: str | None = None
-    error: ErrorBody
-
-
 ServerMessage = Annotated[
     Hello | SessionState | Frame | Diverged | Notice | ErrorFrame, Field(discriminator="type")
 ]
 SERVER_MESSAGE = TypeAdapter(ServerMessage)
-
-
-def json_schema() -> dict[str, Any]:
-    """Both directions' JSON Schema of both sockets, generated from the models."""
-    from app.sessions.cnn_protocol import CNN_CLIENT_MESSAGE, CNN_SERVER_MESSAGE
-
-    return {
-        "protocol": PROTOCOL_VERSION,
-        "client_to_server": CLIENT_MESSAGE.json_schema(),
-        "server_to_client": SERVER_MESSAGE.json_schema(mode="serialization"),
-        "cnn": {
-            "client_to_server": CNN_CLIENT_MESSAGE.json_schema(),
-            "server_to_client": CNN_SERVER_MESSAGE.json_schema(mode="serialization"),
-        },
-    }
