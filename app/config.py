@@ -6,10 +6,11 @@ documented in the README's configuration table.
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -26,6 +27,12 @@ class Settings(BaseSettings):
     allowed_origins: list[str] = Field(
         default_factory=list,
         description="extra origins (scheme://host:port) allowed to open the WebSocket besides the page's own",
+    )
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1",
+        description="proxies (addresses or CIDR networks, comma-separated; default: one on this host) whose "
+        "X-Forwarded-For names the client; per-client limits count that address, so behind a proxy not "
+        "listed every page is one client",
     )
 
     # --- REST limits ---
@@ -105,6 +112,26 @@ class Settings(BaseSettings):
         ge=0,
         description="bytes of recent frames kept per session, replayed to a page that reconnects",
     )
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _addresses_or_networks(cls, value: str) -> str:
+        # uvicorn takes anything it cannot parse (a typo, 10.0.0.1/8 with host bits set, a * among others)
+        # for a literal that never matches: it would trust no one, silently.
+        items = [part.strip() for part in value.split(",")]
+        if items == ["*"]:
+            return "*"  # trust every peer: only when nothing but the proxy can reach the app
+        for item in items:
+            try:
+                if "/" in item:
+                    ipaddress.ip_network(item)
+                else:
+                    ipaddress.ip_address(item)
+            except ValueError:
+                raise ValueError(
+                    f"expected IP addresses or CIDR networks separated by commas, or * alone; got {item!r}"
+                ) from None
+        return ",".join(items)
 
 
 @lru_cache
