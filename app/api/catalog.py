@@ -11,7 +11,7 @@ from app.api.deps import AppSettings, json_body
 from app.api.responses import ERROR_RESPONSES, json_response
 from app.config import Settings
 from app.descent.data import DATA_PROBLEMS
-from app.descent.engine import FunctionObjective
+from app.descent.objective import FunctionObjective
 from app.descent.optimizers import OPTIMIZERS
 from app.descent.runs import grid_axes
 from app.descent.surfaces import SURFACES, Surface

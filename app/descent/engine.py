@@ -20,9 +20,6 @@ from typing import Any
 
 import numpy as np
 
-# FunctionObjective is re-exported for importers not yet moved to app.descent.objective (app/api/catalog.py,
-# tests/descent/test_optimizers.py); the lead drops it once they import it from there.
-from app.descent.objective import FunctionObjective as FunctionObjective
 from app.descent.objective import Objective
 from app.descent.optimizers import Hyper, OptimizerSpec, State, get_optimizer, kernel_columns
 

@@ -1,5 +1,6 @@
-// REST fetches. An answer that is not 2xx becomes an ApiError carrying the one error shape
-// {code, message, details[{field, message, expected, received}]}.
+// REST requests, and the catalog every tab reads (surfaces, their plotting grids, optimizers). An answer
+// that is not 2xx becomes an ApiError carrying the one error shape {code, message, details[{field,
+// message, expected, received}]}. A tab's own endpoints are in its folder (race/api.js, learn/api.js).
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -41,6 +42,3 @@ export function getGrid(surface, n, signal) {
   }
   return request("POST", `/api/surfaces/grid?n=${n}`, surface, signal);
 }
-
-export const postBasins = (body, signal) => request("POST", "/api/basins", body, signal);
-export const postStability = (body, signal) => request("POST", "/api/stability", body, signal);

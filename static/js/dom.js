@@ -1,6 +1,8 @@
 // Small DOM helpers shared by the views. Text always goes in as textContent, never as HTML.
 import { t } from "./i18n.js";
 
+export const $ = (id) => document.getElementById(id);
+
 /**
  * el("button", {className: "btn", text: "…", title: "…", attrs: {type: "button"}, dataset: {i18n: "k"}}, children)
  */
@@ -71,14 +73,4 @@ export function download(blob, name) {
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 1000);
-}
-
-/** Resolves once the (deferred) Plotly script, <script id="plotly-js">, has run. */
-export function plotlyReady() {
-  if (window.Plotly) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const script = document.getElementById("plotly-js");
-    script.addEventListener("load", resolve, { once: true });
-    script.addEventListener("error", () => reject(new Error("Plotly did not load")), { once: true });
-  });
 }

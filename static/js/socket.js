@@ -1,29 +1,8 @@
-// A live WebSocket (/ws, or /ws/cnn for the CNN tab): connect, reconnect with exponential backoff (resuming
-// the session with the token from hello when the server still holds it), JSON in and out. Message types are the constants
-// below (app/sessions/protocol.py defines every message).
+// A live WebSocket (/ws for the race, /ws/cnn for the CNN tab): connect, reconnect with exponential backoff
+// (resuming the session with the token from hello when the server still holds it), JSON in and out. Each
+// tab's messages.js names its protocol's message types.
 
-export const CLIENT = Object.freeze({
-  START: "start",
-  UPDATE_RUNNER: "update_runner",
-  ADD_RUNNER: "add_runner",
-  REMOVE_RUNNER: "remove_runner",
-  SET_START: "set_start",
-  PLAY: "play",
-  PAUSE: "pause",
-  STEP: "step",
-  SET_SPEED: "set_speed",
-  RESET: "reset",
-  SET_SURFACE: "set_surface",
-});
-
-export const SERVER = Object.freeze({
-  HELLO: "hello",
-  STATE: "state",
-  FRAME: "frame",
-  DIVERGED: "diverged",
-  NOTICE: "notice",
-  ERROR: "error",
-});
+const HELLO = "hello"; // the first message of every kind of session: limits, resume token
 
 export const STATUS = Object.freeze({ CONNECTING: "connecting", LIVE: "live", RECONNECTING: "reconnecting" });
 
@@ -66,7 +45,7 @@ export class Socket {
       } catch {
         return; // not JSON: nothing the page can use
       }
-      if (message.type === SERVER.HELLO) {
+      if (message.type === HELLO) {
         this.attempt = 0;
         if (!message.resumed) this.lastSeq = -1;
         this.resumeToken = message.resume_token;

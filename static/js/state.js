@@ -1,6 +1,6 @@
-// The page's whole state in the URL, through one table of properties (docs/url-state.md describes it).
-// Each property has a name (the query key), a type that reads and writes it, and a default that is
-// left out of the URL. Knows nothing of the DOM beyond location and history.
+// The page's whole state in the URL, through one table of properties (docs/url-state.md describes it), for
+// every tab. Each property has a name (the query key), a type that reads and writes it, and a default that
+// is left out of the URL. Knows nothing of the DOM beyond location and history.
 
 const number = (text) => {
   const value = Number(text);
@@ -53,7 +53,7 @@ export const PROPERTIES = [
   { name: "basins", type: "bool", fallback: false }, // basin map shown over the contour
   { name: "samples", type: "bool", fallback: false }, // data problems: the per-sample gradient cloud
   { name: "lang", type: "string", values: ["en", "zh"], fallback: null }, // null: remembered or browser's
-  { name: "tab", type: "string", fallback: "surfaces" }, // the view shown: an id of tabs.js's TABS
+  { name: "tab", type: "string", fallback: "surfaces" }, // the view shown: an id of main.js's TABS
   // The Learn tab: the lesson open (static/js/learn/lessons.js LESSONS, in order).
   { name: "lesson", type: "string", values: ["gradient", "descent", "chain", "backprop", "batches", "beyond"], fallback: "gradient" },
   // The CNN tab (docs/url-state.md): the network, how it trains, and its transport.
@@ -220,8 +220,8 @@ export function readUrl() {
 }
 
 let pending = null;
-// Each part of the page writes its own keys (the surfaces race "page", the tab bar, the CNN tab). The URL
-// is their union over the query the page was opened with, so a view not built yet keeps its keys.
+// Each part of the page writes its own keys (the race, the CNN tab, the Learn tab, the tab bar, the language).
+// The URL is their union over the query the page was opened with, so a view not built yet keeps its keys.
 const parts = new Map(); // owner → {name: value}
 let opened = null;
 
@@ -231,7 +231,7 @@ function merged() {
 }
 
 /** Replace the URL (no new history entry) with this owner's state over the others', at most every 250 ms. */
-export function writeUrl(state, owner = "page") {
+export function writeUrl(state, owner) {
   parts.set(owner, state);
   clearTimeout(pending);
   pending = setTimeout(() => {
@@ -243,7 +243,7 @@ export function writeUrl(state, owner = "page") {
 }
 
 /** The link to share: this page with this owner's state over the others'. */
-export function shareUrl(state, owner = "page") {
+export function shareUrl(state, owner) {
   parts.set(owner, state);
   return `${window.location.origin}${window.location.pathname}${writeQuery(merged())}`;
 }

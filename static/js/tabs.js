@@ -1,27 +1,18 @@
-// The page's views as tabs, one entry each. A tab's button is [role=tab][data-tab="<id>"] in the header,
-// its panel [data-tab-panel="<id>"]; `load` imports the tab's module the first time the tab is shown,
-// and the module's show() and hide() are called on every switch after that. The first tab (the
-// surfaces race) is built by main.js at boot. Adding a tab: one entry here, its button and its panel.
+// The tab bar. main.js hands it the table of tabs ({id, load}); `load` gives the tab's page module the first
+// time the tab is shown, and the module's show() and hide() are called on every switch after that. Knows no
+// tab itself: a tab's button is [role=tab][data-tab="<id>"] in the header, its panel [data-tab-panel="<id>"].
 import { writeUrl } from "./state.js";
 
-export const TABS = Object.freeze([
-  { id: "surfaces" },
-  { id: "cnn", load: () => import("./cnn/page.js") },
-  { id: "learn", load: () => import("./learn/page.js") },
-]);
-
 const BUTTONS = '[role="tab"][data-tab]'; // not body[data-tab], which says which tab is shown (for CSS)
+let tabs = [];
 const modules = new Map(); // id → the loaded module (its show/hide)
 let current = null;
-let handlers = { onShow: () => {}, onError: () => {} };
+let onError = () => {};
 
-export function currentTab() {
-  return current;
-}
-
-/** Wire the tab bar and show `initial` (an unknown id shows the first tab). */
-export function initTabs(initial, { onShow, onError }) {
-  handlers = { onShow, onError };
+/** Wire the tab bar for these tabs and show `initial` (an unknown id shows the first tab). */
+export function initTabs(table, initial, handlers) {
+  tabs = table;
+  onError = handlers.onError;
   const buttons = [...document.querySelectorAll(BUTTONS)];
   for (const button of buttons) {
     button.addEventListener("click", () => showTab(button.dataset.tab));
@@ -35,11 +26,11 @@ export function initTabs(initial, { onShow, onError }) {
       showTab(next.dataset.tab);
     });
   }
-  return showTab(TABS.some((tab) => tab.id === initial) ? initial : TABS[0].id);
+  return showTab(tabs.some((tab) => tab.id === initial) ? initial : tabs[0].id);
 }
 
 export async function showTab(id) {
-  const tab = TABS.find((entry) => entry.id === id);
+  const tab = tabs.find((entry) => entry.id === id);
   if (!tab || id === current) return;
   const previous = current;
   current = id;
@@ -51,12 +42,11 @@ export async function showTab(id) {
   }
   for (const panel of document.querySelectorAll("[data-tab-panel]")) panel.hidden = panel.dataset.tabPanel !== id;
   writeUrl({ tab: id }, "tab");
-  modules.get(previous)?.hide?.();
+  modules.get(previous)?.hide();
   try {
-    if (tab.load && !modules.has(id)) modules.set(id, await tab.load());
-    if (current === id) modules.get(id)?.show?.();
+    if (!modules.has(id)) modules.set(id, await tab.load());
+    if (current === id) await modules.get(id).show();
   } catch (error) {
-    handlers.onError(error);
+    onError(error);
   }
-  handlers.onShow(id);
 }

@@ -44,8 +44,6 @@ from app.cnn.landscape.planes import (
 )
 from app.cnn.reports import Number
 
-Snapshots = WeightPath  # the old name, still imported by app/sessions; dropped once they say WeightPath
-
 __all__ = [
     "COARSE",
     "DEFAULT_BUDGET",
@@ -62,7 +60,6 @@ __all__ = [
     "PathProjection",
     "Plane",
     "PlaneInfo",
-    "Snapshots",
     "Stage",
     "WeightPath",
     "coarse_indices",

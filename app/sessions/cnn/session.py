@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from app.cnn.landscape import MIN_SNAPSHOTS, Evaluator, Snapshots, flat_weights
+from app.cnn.landscape import MIN_SNAPSHOTS, Evaluator, WeightPath, flat_weights
 from app.cnn.trainer import Trainer
 from app.config import Settings
 from app.descent.optimizers import OPTIMIZERS
@@ -51,7 +51,7 @@ class CnnSession(SessionCore):
         self.speed = 100.0
         self._snapshot_due = False
         self._last_snapshot = 0.0
-        self.snapshots: Snapshots | None = None  # the weights along the run, for the landscape's path
+        self.snapshots: WeightPath | None = None  # the weights along the run, for the landscape's path
         self.landscape: LandscapeJob | None = None  # the one computing
         self.shown: LandscapeJob | None = None  # the latest asked for: its plane gets the current point
         self._jobs = 0
@@ -122,7 +122,7 @@ class CnnSession(SessionCore):
         self.shown = None
         t = self.trainer
         size = 4 * t.parameter_count()  # float32 snapshots
-        self.snapshots = Snapshots(max(self.settings.landscape_snapshot_bytes, MIN_SNAPSHOTS * size))
+        self.snapshots = WeightPath(max(self.settings.landscape_snapshot_bytes, MIN_SNAPSHOTS * size))
         self.snapshots.add(t.step_count, t.model)
         self._snapshot_due = True
 

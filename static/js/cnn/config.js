@@ -61,23 +61,9 @@ export function scheduleFactor(schedule, t) {
   }
 }
 
-// Learning rates that train these digits in a few hundred steps (torch's defaults are for other sizes).
-const CNN_LR = {
-  sgd: 0.05,
-  momentum: 0.01,
-  nesterov: 0.01,
-  adagrad: 0.01,
-  rmsprop: 0.001,
-  adam: 0.001,
-  adamw: 0.001,
-  nadam: 0.002,
-  radam: 0.001,
-  adamax: 0.002,
-};
-
-export function cnnLr(optimizerId, spec) {
-  return CNN_LR[optimizerId] ?? spec?.hyperparameters.find((h) => h.name === "lr")?.default ?? 0.001;
-}
+/** The learning rate an optimizer starts with here: its cnn_lr (GET /api/optimizers), one that trains these
+ * digits in a few hundred steps (torch's defaults are for other sizes). */
+export const cnnLr = (spec) => spec.cnn_lr;
 
 export const DEFAULT_TRAINER = Object.freeze({
   optimizer: "adam",

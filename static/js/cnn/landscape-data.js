@@ -1,4 +1,4 @@
-// One loss landscape as the server streams it (app/sessions/cnn_protocol.py, cnn_landscape_*): the plane
+// One loss landscape as the server streams it (app/sessions/cnn/protocol.py, cnn_landscape_*): the plane
 // with the projected path, a coarse picture, the 1-D line, then the full grid row by row. Until a row is
 // computed, its values are estimated from the coarse picture (bilinear), so the whole window is drawn at
 // once and sharpens as rows arrive. No DOM, no Plotly. A loss the server sent as null (NaN/inf) is NaN.

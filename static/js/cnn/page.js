@@ -1,31 +1,128 @@
-// The CNN tab, built the first time it is shown (tabs.js): read its settings from the URL, build its
-// views, open its socket, and draw what the training sends, at most every TICK_MS per view.
+// The CNN tab, built the first time it is shown (main.js's table of tabs): read its settings from the URL,
+// build its views, open its socket, and draw what the training sends, at most every TICK_MS per view.
 import * as api from "../api.js";
-import { el, plotlyReady } from "../dom.js";
+import { $, el } from "../dom.js";
 import { onLanguageChange, t } from "../i18n.js";
-import { toast } from "../render.js";
+import { plotlyReady } from "../plotly.js";
 import { readUrl } from "../state.js";
-import { currentTab } from "../tabs.js";
-import { cnn, settingsFromUrl, syncUrl, views } from "./app.js";
-import { LayerGradChart, LossChart, UpdateRatioChart, weightLayers } from "./charts.js";
+import { toast } from "../toast.js";
 import * as commands from "./commands.js";
-import { Confusion } from "./confusion.js";
-import { NetworkDiagram } from "./diagram.js";
-import { Filters } from "./filters.js";
-import { Histograms } from "./histograms.js";
-import { LandscapePanel } from "./landscape.js";
-import { ModelForm } from "./model-form.js";
-import { Predictions } from "./predictions.js";
-import { CnnSession } from "./session.js";
-import { Tooltip } from "./tooltip.js";
-import { TrainerForm } from "./trainer-form.js";
-import { CnnTransport } from "./transport.js";
+import { exposeHook } from "./hook.js";
+import { connect, send } from "./messages.js";
+import { onStatus, renderNumbers, renderSettings, renderTransport } from "./render.js";
+import { cnn, settingsFromUrl, syncUrl, views } from "./state.js";
+import { LayerGradChart, LossChart, UpdateRatioChart, weightLayers } from "./views/charts.js";
+import { Confusion } from "./views/confusion.js";
+import { NetworkDiagram } from "./views/diagram.js";
+import { Filters } from "./views/filters.js";
+import { Histograms } from "./views/histograms.js";
+import { LandscapePanel } from "./views/landscape.js";
+import { ModelForm } from "./views/model-form.js";
+import { Predictions } from "./views/predictions.js";
+import { Tooltip } from "./views/tooltip.js";
+import { TrainerForm } from "./views/trainer-form.js";
+import { CnnTransport } from "./views/transport.js";
 
 const TICK_MS = 250; // charts: one Plotly call each at most 4 times a second, with every new point
-const $ = (id) => document.getElementById(id);
+
+/**
+ * The tab's charts, each once: how it is made, the boxes whose size it follows, how it draws (`step`: when
+ * new steps came, `snapshot`: when a new snapshot came, `tick`: every tick), resizes, and resets (draws whole
+ * again: a new language, the tab shown again). Its view is views[id]. A draw may return Plotly's promise.
+ * Adding a chart is one entry.
+ */
+const CHARTS = [
+  {
+    id: "diagram",
+    create: () => new NetworkDiagram({ root: $("cnn-diagram"), legend: $("cnn-diagram-legend"), tooltip: views.tooltip }),
+    step: (view, store) => view.update(store.last),
+    reset: (view) => {
+      view.renderLegend();
+      if (cnn.server) view.render(cnn.server.layers);
+      view.update(cnn.store.last);
+    },
+  },
+  {
+    id: "loss",
+    boxes: ["cnn-loss-chart"],
+    create: () => new LossChart($("cnn-loss-chart")),
+    step: (view, store) => view.update(store),
+    resize: (view) => view.resize(),
+    reset: (view) => view.invalidate(),
+  },
+  {
+    id: "grads",
+    boxes: ["cnn-grad-chart"],
+    create: () => new LayerGradChart($("cnn-grad-chart")),
+    step: (view, store) => {
+      renderGradLegend(store);
+      return view.update(store);
+    },
+    resize: (view) => view.resize(),
+    reset: (view) => {
+      drawn.legend = "";
+      view.invalidate();
+    },
+  },
+  {
+    id: "ratio",
+    boxes: ["cnn-ratio-chart"],
+    create: () => new UpdateRatioChart($("cnn-ratio-chart")),
+    step: (view, store) => view.update(store),
+    resize: (view) => view.resize(),
+    reset: (view) => view.invalidate(),
+  },
+  {
+    id: "predictions",
+    create: () => new Predictions($("cnn-predictions"), $("cnn-predictions-summary"), views.tooltip),
+    snapshot: (view, store) => view.update(store.snapshot.predictions),
+    reset: (view) => view.update(cnn.store.snapshot?.predictions ?? []),
+  },
+  {
+    id: "confusion",
+    boxes: ["cnn-confusion"],
+    create: () => new Confusion($("cnn-confusion"), $("cnn-confusion-summary")),
+    snapshot: (view, store) => view.update(store.snapshot),
+    resize: (view) => view.resize(),
+    reset: (view) => view.update(cnn.store.snapshot, true),
+  },
+  {
+    id: "filters",
+    boxes: ["cnn-filters-weights"],
+    create: () =>
+      new Filters({
+        weights: $("cnn-filters-weights"),
+        grads: $("cnn-filters-grads"),
+        note: $("cnn-filters-note"),
+        weightsScale: $("cnn-filters-weights-scale"),
+        gradsScale: $("cnn-filters-grads-scale"),
+        tooltip: views.tooltip,
+      }),
+    snapshot: (view, store) => view.update(store.snapshot),
+    resize: (view) => view.redraw(),
+    reset: (view) => view.redraw(),
+  },
+  {
+    id: "histograms",
+    boxes: ["cnn-hist-grad"],
+    create: () =>
+      new Histograms({ select: $("cnn-hist-param"), grad: $("cnn-hist-grad"), weight: $("cnn-hist-weight"), note: $("cnn-hist-note") }),
+    snapshot: (view, store) => view.update(store),
+    resize: (view) => view.resize(),
+    reset: (view) => view.invalidate(),
+  },
+  {
+    id: "landscape",
+    boxes: ["cnn-landscape-plot", "cnn-landscape-line"],
+    create: () => new LandscapePanel({ send }),
+    tick: (view, store) => view.draw(store.last?.step ?? cnn.server?.step ?? 0),
+    resize: (view) => view.resize(),
+    reset: (view) => view.invalidate(),
+  },
+];
 
 let built = null; // the promise of build()
-let visible = false;
+let shown = false; // tabs.js shows this tab: it draws, and its keys apply
 let timer = null;
 const drawn = { version: -1, generation: -1, snapshot: -1, legend: "" };
 
@@ -33,18 +130,7 @@ async function build() {
   const [optimizers] = await Promise.all([api.getOptimizers(), plotlyReady()]);
   for (const o of optimizers) cnn.optimizers.set(o.id, o);
   settingsFromUrl(readUrl());
-  const tooltip = new Tooltip($("cnn-tip"));
-  views.tooltip = tooltip;
-  views.session = new CnnSession({
-    onHello: commands.onHello,
-    onState: commands.onState,
-    onFrame: commands.onFrame,
-    onSnapshot: commands.onSnapshot,
-    onNotice: commands.onNotice,
-    onError: commands.onError,
-    onStatus: commands.onStatus,
-    onLandscape: commands.onLandscape,
-  });
+  views.tooltip = new Tooltip($("cnn-tip"));
   views.modelForm = new ModelForm({ onChange: commands.changeModel, onPreset: commands.applyPreset });
   views.trainerForm = new TrainerForm(cnn.optimizers, {
     onOptimizer: commands.setOptimizer,
@@ -58,63 +144,41 @@ async function build() {
     onReset: commands.reset,
     onSpeed: commands.setSpeed,
   });
-  views.diagram = new NetworkDiagram({ root: $("cnn-diagram"), legend: $("cnn-diagram-legend"), tooltip });
-  views.loss = new LossChart($("cnn-loss-chart"));
-  views.grads = new LayerGradChart($("cnn-grad-chart"));
-  views.ratio = new UpdateRatioChart($("cnn-ratio-chart"));
-  views.histograms = new Histograms({
-    select: $("cnn-hist-param"),
-    grad: $("cnn-hist-grad"),
-    weight: $("cnn-hist-weight"),
-    note: $("cnn-hist-note"),
-  });
-  views.filters = new Filters({
-    weights: $("cnn-filters-weights"),
-    grads: $("cnn-filters-grads"),
-    note: $("cnn-filters-note"),
-    weightsScale: $("cnn-filters-weights-scale"),
-    gradsScale: $("cnn-filters-grads-scale"),
-    tooltip,
-  });
-  views.predictions = new Predictions($("cnn-predictions"), $("cnn-predictions-summary"), tooltip);
-  views.confusion = new Confusion($("cnn-confusion"), $("cnn-confusion-summary"));
-  views.landscape = new LandscapePanel({ send: (type, fields) => views.session.send(type, fields) });
+  for (const chart of CHARTS) views[chart.id] = chart.create();
   render();
-  commands.onStatus("idle");
+  onStatus("idle");
   wireKeys();
-  onLanguageChange(() => {
-    render();
-    drawn.legend = "";
-    for (const chart of [views.loss, views.grads, views.ratio, views.histograms]) chart.invalidate();
-    views.diagram.renderLegend();
-    if (cnn.server) views.diagram.render(cnn.server.layers);
-    views.diagram.update(cnn.store.last);
-    views.predictions.update(cnn.store.snapshot?.predictions ?? []);
-    views.filters.redraw();
-    shown(views.confusion.update(cnn.store.snapshot, true));
-    views.landscape.invalidate();
-    commands.onStatus(cnn.connection);
-    tick();
-  });
+  onLanguageChange(relabel);
   const resize = new ResizeObserver(() => {
-    if (!visible) return;
-    for (const chart of [views.loss, views.grads, views.ratio, views.histograms, views.confusion, views.landscape]) chart.resize();
-    views.filters.redraw();
+    if (!shown) return;
+    for (const chart of CHARTS) chart.resize?.(views[chart.id]);
   });
-  for (const id of ["cnn-loss-chart", "cnn-grad-chart", "cnn-ratio-chart", "cnn-hist-grad", "cnn-confusion", "cnn-filters-weights", "cnn-landscape-plot", "cnn-landscape-line"]) resize.observe($(id));
+  for (const chart of CHARTS) for (const id of chart.boxes ?? []) resize.observe($(id));
   exposeHook();
 }
 
 function render() {
   views.modelForm.render();
   views.trainerForm.render();
-  commands.renderSettings();
-  commands.renderTransport();
+  renderSettings();
+  renderTransport();
+}
+
+/** A new language: the forms and every chart again. */
+function relabel() {
+  render();
+  resetCharts();
+  onStatus(cnn.connection);
+  tick();
+}
+
+function resetCharts() {
+  for (const chart of CHARTS) caught(chart.reset?.(views[chart.id]), views[chart.id]);
 }
 
 function wireKeys() {
   document.addEventListener("keydown", (event) => {
-    if (currentTab() !== "cnn" || event.ctrlKey || event.metaKey || event.altKey || event.defaultPrevented) return;
+    if (!shown || event.ctrlKey || event.metaKey || event.altKey || event.defaultPrevented) return;
     if (event.target.closest?.("input, textarea, select, [contenteditable]")) return;
     if (event.key === " ") {
       event.preventDefault();
@@ -129,42 +193,38 @@ function wireKeys() {
   });
 }
 
-/** A Plotly promise whose failure is shown; the view redraws at the next tick. */
-function shown(promise, view) {
+/** A Plotly promise whose failure is shown; the view redraws whole at the next tick. */
+function caught(promise, view) {
   promise?.catch?.((error) => {
-    view?.invalidate?.();
+    view.invalidate?.();
     toast(error.message, "error");
   });
 }
 
 /** Draw what changed since the last tick: steps (diagram, charts, numbers), snapshots (the side panels). */
 function tick() {
-  if (!visible) return;
+  if (!shown) return;
   const store = cnn.store;
+  const draw = (pace) => {
+    for (const chart of CHARTS) if (chart[pace]) caught(chart[pace](views[chart.id], store), views[chart.id]);
+  };
   if (store.version !== drawn.version || store.generation !== drawn.generation) {
     drawn.version = store.version;
     drawn.generation = store.generation;
-    views.diagram.update(store.last);
-    shown(views.loss.update(store), views.loss);
-    shown(views.grads.update(store), views.grads);
-    shown(views.ratio.update(store), views.ratio);
-    renderLegend(store);
+    draw("step");
     views.trainerForm.showStep(store.lastStep);
-    commands.renderNumbers();
+    renderNumbers();
   }
   if (store.snapshotVersion !== drawn.snapshot && store.snapshot) {
     drawn.snapshot = store.snapshotVersion;
-    views.predictions.update(store.snapshot.predictions);
-    shown(views.confusion.update(store.snapshot));
-    views.filters.update(store.snapshot);
-    shown(views.histograms.update(store), views.histograms);
-    commands.renderNumbers();
+    draw("snapshot");
+    renderNumbers();
   }
-  shown(views.landscape.draw(store.last?.step ?? cnn.server?.step ?? 0), views.landscape);
+  draw("tick");
 }
 
 /** The gradient chart's key: each weight layer's name in its line's colour. */
-function renderLegend(store) {
+function renderGradLegend(store) {
   const layers = weightLayers(store);
   const key = layers.map((l) => l.name).join();
   if (key === drawn.legend) return;
@@ -177,6 +237,7 @@ function renderLegend(store) {
 }
 
 export async function show() {
+  shown = true;
   built ??= build();
   try {
     await built;
@@ -185,10 +246,9 @@ export async function show() {
     toast(t("cnn.error.load", { message: error.message }), "error");
     return;
   }
-  if (currentTab() !== "cnn") return;
-  visible = true;
-  views.session.open();
-  for (const chart of [views.loss, views.grads, views.ratio, views.histograms, views.landscape]) chart.invalidate();
+  if (!shown) return;
+  connect();
+  resetCharts();
   drawn.version = -1;
   drawn.snapshot = -1;
   clearInterval(timer);
@@ -198,43 +258,8 @@ export async function show() {
 }
 
 export function hide() {
-  visible = false;
+  shown = false;
   clearInterval(timer);
   views.diagram?.leave();
   views.tooltip?.hide();
-}
-
-/** window.gdvizCnn: read-only getters for tests; nothing here changes the page. */
-function exposeHook() {
-  const column = (c) => Array.from(c.data.subarray(0, c.length));
-  window.gdvizCnn = Object.freeze({
-    get connection() {
-      return cnn.connection;
-    },
-    get playing() {
-      return cnn.playing;
-    },
-    get opened() {
-      return views.session.opened;
-    },
-    get state() {
-      return cnn.server ? structuredClone(cnn.server) : null;
-    },
-    get settings() {
-      return structuredClone({ model: cnn.model, trainer: cnn.trainer, seed: cnn.seed, speed: cnn.speed });
-    },
-    get steps() {
-      return cnn.store.length;
-    },
-    get snapshotStep() {
-      return cnn.store.snapshot?.step ?? null;
-    },
-    series: (name) => (cnn.store.cols[name] ? column(cnn.store.cols[name]) : null),
-    layerGrads: (name) => (cnn.store.layerGrad.has(name) ? column(cnn.store.layerGrad.get(name)) : null),
-    last: () => (cnn.store.last ? structuredClone(cnn.store.last) : null),
-    colors: () => Object.fromEntries(views.diagram.colors),
-    points: (id) => (document.getElementById(id)?.data ?? []).map((trace) => trace.x?.length ?? 0),
-    histogramColumns: () => views.histograms.columns,
-    landscape: () => views.landscape.summary(),
-  });
 }

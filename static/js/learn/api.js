@@ -1,5 +1,6 @@
-// The lessons' numbers, all from the server (app/lessons.py, torch autograd), plus the surfaces API
-// for the 2-D bowl of the learning-rate lesson. An answer that is not 2xx becomes an ApiError.
+// The lessons' numbers, all from the server (app/lessons.py, torch autograd), and the trajectory of the
+// learning-rate lesson. An answer that is not 2xx becomes an ApiError (../api.js, where the surfaces'
+// grids come from too).
 import { request as send } from "../api.js";
 
 export const gradient = (body, signal) => send("POST", "/api/lessons/gradient", body, signal);
@@ -7,4 +8,3 @@ export const descent = (body, signal) => send("POST", "/api/lessons/descent", bo
 export const chain = (body, signal) => send("POST", "/api/lessons/chain", body, signal);
 export const backprop = (body, signal) => send("POST", "/api/lessons/backprop", body, signal);
 export const trajectory = (body, signal) => send("POST", "/api/trajectory", body, signal);
-export const grid = (surface, n, signal) => send("GET", `/api/surfaces/${encodeURIComponent(surface)}/grid?n=${n}`, undefined, signal);

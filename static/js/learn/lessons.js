@@ -1,29 +1,37 @@
 // The lessons, in order (the `lesson` URL key takes these ids), and each one's "try it" links: ordinary
 // URLs of the page's one table of properties (state.js), opening the surfaces race or the CNN tab in the
 // state the lesson talks about, with the language and the lesson kept.
+import { visibleLr } from "../hyperparameters.js";
 import { formatNumber, writeQuery } from "../state.js";
-import { batchSize, COMPARISON_BATCHES, COMPARISON_SURFACE, visibleLr } from "../model.js";
 
 export const LESSONS = Object.freeze(["gradient", "descent", "chain", "backprop", "batches", "beyond"]);
 
 const sgd = (lr, extra = {}) => ({ optimizer: "sgd", start: null, hyperparameters: { lr }, ...extra });
 
-/** A runner that uses the surface's own learning rate, as the race's default race does. */
-const runner = (optimizer, surface, start = null) => ({ optimizer, start, hyperparameters: { lr: visibleLr(optimizer, surface) } });
-
 // The ill-conditioned bowl ½·(x² + 25·y²): plain descent is stable only for η < 2/25 = 0.08, set by the
 // steep y direction; these three crawl, zig-zag in, and blow up.
 const BOWL_LRS = [0.005, 0.07, 0.085];
 
+// What the race's "Batch vs SGD vs mini-batch" button starts: on linear regression, one SGD runner with the
+// surface's learning rate per batch, full (no batch key), stochastic (batch=1) and a mini-batch of 16.
+const COMPARISON_SURFACE = "linreg";
+const COMPARISON_BATCHES = [null, 1, 16];
+
 /**
- * Every lesson's links as {id: [{key, href}]}. surfaces: GET /api/surfaces by id (suggested learning
- * rates); chain: the chain lesson's current request {W, b, x, target} (for its loss surface over (W, b)).
+ * Every lesson's links as {id: [{key, href}]}. surfaces and optimizers: GET /api/surfaces and
+ * /api/optimizers by id (the learning rates a race starts with); chain: the chain lesson's current request
+ * {W, b, x, target} (for its loss surface over (W, b)).
  */
-export function tryLinks(surfaces, { lang, chain }) {
+export function tryLinks(surfaces, optimizers, { lang, chain }) {
   const keep = (lesson, state) => `/${writeQuery({ ...state, lang, lesson })}`;
+  /** A runner with the learning rate the race gives it on this surface, as the race's default race has. */
+  const runner = (optimizer, surface) => {
+    const lr = visibleLr(optimizers.get(optimizer), surface);
+    return { optimizer, start: null, hyperparameters: { lr } };
+  };
   const bowl = surfaces.get("ill_conditioned_bowl");
   const comparison = surfaces.get(COMPARISON_SURFACE);
-  const lrComparison = visibleLr("sgd", comparison);
+  const lrComparison = visibleLr(optimizers.get("sgd"), comparison);
   const { W, b, x, target } = chain;
   const cnn = (act) => ({
     tab: "cnn",
@@ -67,7 +75,7 @@ export function tryLinks(surfaces, { lang, chain }) {
         // What the race's "Batch vs SGD vs mini-batch" button starts: one SGD per batch mode, the mini-batch selected.
         href: keep("batches", {
           surface: COMPARISON_SURFACE,
-          runner: COMPARISON_BATCHES.map((batch) => sgd(lrComparison, batch.mode === "full" ? {} : { batch: batchSize(batch, Infinity) })),
+          runner: COMPARISON_BATCHES.map((batch) => sgd(lrComparison, batch === null ? {} : { batch })),
           sel: COMPARISON_BATCHES.length - 1,
         }),
       },
