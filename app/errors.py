@@ -2,7 +2,7 @@
 
 {"error": {"code": "invalid_input", "message": "hyperparameters.lr: Input should be greater than 0
            (received -1)", "details": [{"field": "hyperparameters.lr", "message": "...",
-           "expected": "> 0", "received": -1}]}}
+           "code": "greater_than", "expected": "> 0", "received": -1}]}}
 """
 
 from __future__ import annotations
@@ -17,6 +17,11 @@ from pydantic import BaseModel, Field, ValidationError
 class ErrorDetail(BaseModel):
     field: str = Field(description="dotted path of the offending input, e.g. 'runners.0.hyperparameters.lr'")
     message: str = Field(description="what is wrong, in plain words")
+    code: str | None = Field(
+        None,
+        description="what is wrong, as a stable code a page can translate: pydantic's error type, e.g. "
+        "'greater_than', 'float_parsing'",
+    )
     expected: str | None = Field(None, description="what would have been accepted")
     received: Any = Field(None, description="what arrived (shortened; non-finite numbers as strings)")
 
@@ -130,6 +135,7 @@ def details_from_validation(
             ErrorDetail(
                 field=field_path(loc, drop),
                 message=str(e.get("msg", "invalid")),
+                code=e.get("type"),
                 expected=expected,
                 received=safe_value(received),
             )

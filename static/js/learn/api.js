@@ -1,5 +1,5 @@
-// The lessons' numbers, all from the server (app/lessons.py, torch autograd), and the trajectory of the
-// learning-rate lesson. An answer that is not 2xx becomes an ApiError (../api.js, where the surfaces'
+// The lessons' numbers, all from the server (app/lessons/, torch), the trajectory of the learning-rate
+// lesson, and the exercises. An answer that is not 2xx becomes an ApiError (../api.js, where the surfaces'
 // grids come from too).
 import { request as send } from "../api.js";
 
@@ -7,4 +7,7 @@ export const gradient = (body, signal) => send("POST", "/api/lessons/gradient", 
 export const descent = (body, signal) => send("POST", "/api/lessons/descent", body, signal);
 export const chain = (body, signal) => send("POST", "/api/lessons/chain", body, signal);
 export const backprop = (body, signal) => send("POST", "/api/lessons/backprop", body, signal);
+export const batches = (body, signal) => send("POST", "/api/lessons/batches", body, signal);
 export const trajectory = (body, signal) => send("POST", "/api/trajectory", body, signal);
+export const exercise = (lesson, seed) => send("GET", `/api/lessons/${lesson}/exercise?seed=${seed}`);
+export const check = (lesson, body) => send("POST", `/api/lessons/${lesson}/check`, body);

@@ -4,8 +4,8 @@ import { LESSONS } from "./lessons.js";
 import { drawLesson, renderLinks } from "./render.js";
 import { learn, syncUrl } from "./state.js";
 
-/** Show lesson id (an unknown one: the first); byPerson: scroll to its top and focus its title. */
-export function openLesson(id, byPerson = false) {
+/** Make id the lesson shown (an unknown one: the first): its article, its place in the list, the URL. */
+export function selectLesson(id) {
   if (!LESSONS.includes(id)) id = LESSONS[0];
   learn.lesson = id;
   for (const article of document.querySelectorAll(".lesson")) article.hidden = article.dataset.lesson !== id;
@@ -20,6 +20,12 @@ export function openLesson(id, byPerson = false) {
     if (list.scrollWidth > list.clientWidth) list.scrollTo({ left: button.parentElement.offsetLeft - list.offsetLeft - 8 });
   }
   syncUrl();
+  return id;
+}
+
+/** Show lesson id with its numbers drawn; byPerson: scroll to its top and focus its title. */
+export function openLesson(id, byPerson = false) {
+  id = selectLesson(id);
   renderLinks();
   drawLesson(id);
   if (byPerson) {

@@ -12,6 +12,14 @@ const sgd = (lr, extra = {}) => ({ optimizer: "sgd", start: null, hyperparameter
 // steep y direction; these three crawl, zig-zag in, and blow up.
 const BOWL_LRS = [0.005, 0.07, 0.085];
 
+// The three-hump camel, one global minimum at (0, 0) and two local ones: plain descent with the surface's
+// η = 0.02 from (−1.8, 1.8) settles in the local minimum near (−1.75, 0.87), from (−0.8, 1.6) in the global one.
+const MINIMA_STARTS = [
+  [-1.8, 1.8],
+  [-0.8, 1.6],
+];
+const MINIMA_LR = 0.02;
+
 // What the race's "Batch vs SGD vs mini-batch" button starts: on linear regression, one SGD runner with the
 // surface's learning rate per batch, full (no batch key), stochastic (batch=1) and a mini-batch of 16.
 const COMPARISON_SURFACE = "linreg";
@@ -49,7 +57,10 @@ export function tryLinks(surfaces, optimizers, { lang, chain }) {
   });
   return {
     gradient: [{ key: "learn.gradient.try", href: keep("gradient", { surface: "quadratic_bowl", runner: [sgd(0.1)], play: false }) }],
-    descent: [{ key: "learn.descent.try", href: keep("descent", { surface: "ill_conditioned_bowl", runner: BOWL_LRS.map((lr) => sgd(lr)), sel: 1 }) }],
+    descent: [
+      { key: "learn.descent.try", href: keep("descent", { surface: "ill_conditioned_bowl", runner: BOWL_LRS.map((lr) => sgd(lr)), sel: 1 }) },
+      { key: "learn.descent.try_minima", href: keep("descent", { surface: "three_hump_camel", runner: MINIMA_STARTS.map((start) => sgd(MINIMA_LR, { start })) }) },
+    ],
     chain: [
       {
         key: "learn.chain.try",

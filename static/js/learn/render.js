@@ -1,9 +1,11 @@
-// Drawing what the Learn tab's state says: each lesson's "try it" links, and the open lesson's numbers.
+// Drawing what the Learn tab's state says: each lesson's "try it" links, and the open lesson's numbers
+// and exercise.
 import { $, el } from "../dom.js";
 import { language, t } from "../i18n.js";
 import { toast } from "../toast.js";
+import { describeError } from "./errors.js";
 import { LESSONS, tryLinks } from "./lessons.js";
-import { learn, views } from "./state.js";
+import { exercises, learn, views } from "./state.js";
 
 const CHAIN_DEFAULT = { W: 2, b: 1, x: 3, target: 10 }; // the chain request's defaults, until it answers
 
@@ -18,9 +20,8 @@ export function renderLinks() {
   }
 }
 
-/** The lesson's numbers from the server, drawn (a lesson of text and links only has no view). */
+/** The lesson's numbers from the server, drawn, and its exercise (a lesson of text has no view). */
 export function drawLesson(id) {
-  const view = views[id];
-  if (!view) return;
-  Promise.resolve(view.load()).catch((error) => toast(t("learn.error", { message: error.message }), "error"));
+  const work = [views[id]?.load(), exercises[id]?.load()];
+  Promise.all(work).catch((error) => toast(describeError(error), "error"));
 }

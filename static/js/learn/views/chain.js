@@ -1,11 +1,14 @@
-// Lesson 3, the chain rule as a graph: y = W·x + b, L = (y − t)² drawn as nodes with their forward values;
-// Step walks backward one node at a time (the server's order), lighting the node and the edge it feeds,
-// and writes local derivative × upstream gradient = gradient with the server's numbers (torch autograd).
+// Lesson 3, the chain rule as a graph: u = W·x, ŷ = u + b, r = ŷ − t, L = r² drawn as nodes with their
+// forward values; Step walks backward one node at a time (the server's order), lighting the node and the
+// edge it feeds, and writes the local derivative by its rule (d(r²)/dr = 2r = 2·(−3) = −6), then local ×
+// upstream = gradient, with the server's numbers (torch autograd). Above the graph, the general chain rule
+// (f(g(W)))′ = f′(g(W))·g′(W) with the same numbers.
 import { el, fmt } from "../../dom.js";
 import { t } from "../../i18n.js";
 import * as api from "../api.js";
+import { CodeBlock, pyLiteral, pyRepr } from "./code.js";
 import { LessonForm } from "./form.js";
-import { block, mi, mn, mnLead, mo, partial, row } from "./math.js";
+import { block, frac, m, mi, mn, mnLead, mo, partial, row, sup } from "./math.js";
 
 const $ = (id) => document.getElementById(id);
 const SVG = "http://www.w3.org/2000/svg";
@@ -27,14 +30,32 @@ const LAYOUTS = {
 // The operation each node applies, as a badge (notation, not words).
 const OPS = { wx: "×", y: "+", r: "−", L: "(·)²" };
 
-/** The node as MathML, for ∂L/∂(node). */
+const hat = (symbol) => m("mover", [mi(symbol), mo("^")], { accent: "true" });
+
+/** The node's symbol as MathML: W, x, b, u = W·x, ŷ = u + b, r = ŷ − t, L = r². */
 function symbol(id) {
-  const table = {
-    wx: () => row(mo("("), mi("W"), mo("·"), mi("x"), mo(")")),
-    r: () => row(mo("("), mi("y"), mo("−"), mi("t"), mo(")")),
-  };
-  return table[id]?.() ?? mi(id);
+  return { wx: () => mi("u"), y: () => hat("y") }[id]?.() ?? mi(id);
 }
+
+const paren = (...parts) => row(mo("("), ...parts, mo(")"));
+
+/**
+ * Each rule of a local derivative (app/lessons/chain.py): the derivative written with its operation, so it
+ * never reads as ∂L/∂r = ∂L/∂r · ∂L/∂L, and, when it is not a constant, its formula and the values it is
+ * taken at (node values from the server).
+ */
+const RULES = {
+  square: () => ({
+    of: frac(row(mi("d"), paren(sup(mi("r"), m("mn", ["2"])))), row(mi("d"), mi("r"))),
+    formula: (v) => [row(m("mn", ["2"]), mi("r")), row(m("mn", ["2"]), mo("·"), mn(v.r))],
+  }),
+  minus_target: () => ({ of: partial(paren(hat("y"), mo("−"), mi("t")), hat("y")) }),
+  sum: (source) => ({ of: partial(paren(mi("u"), mo("+"), mi("b")), symbol(source)) }),
+  product: (source) => ({
+    of: partial(paren(mi("W"), mo("·"), mi("x")), symbol(source)),
+    formula: (v) => (source === "W" ? [mi("x"), mnLead(v.x)] : [mi("W"), mnLead(v.W)]),
+  }),
+};
 
 function svg(tag, attrs = {}, children = []) {
   const node = document.createElementNS(SVG, tag);
@@ -51,6 +72,7 @@ export class ChainLesson {
     this.root = $("learn-graph");
     this.shape = null;
     this.onChange = () => {}; // told after every answer (the page rebuilds its "try it" link)
+    this.code = new CodeBlock("learn-code-chain");
     this.form = new LessonForm({
       form: $("learn-chain-form"),
       error: $("learn-chain-error"),
@@ -106,6 +128,8 @@ export class ChainLesson {
     $("learn-chain-back").disabled = this.step === 0;
     $("learn-chain-all").disabled = this.step >= total;
     this.explain(nodes, current);
+    this.general(nodes);
+    this.fillCode(nodes);
     const finished = this.step >= total;
     $("learn-chain-summary").hidden = !finished;
     if (finished) {
@@ -179,7 +203,49 @@ export class ChainLesson {
     this.root.replaceChildren(defs, ...edgeNodes, ...boxes, ...labels);
   }
 
-  /** What the current step computes: ∂L/∂n = ∂m/∂n × ∂L/∂m = local × upstream = gradient. */
+  /** (f(g(W)))′ = f′(g(W))·g′(W) = 2r·x = 2·(−3)·3 = −18, with f(r) = r², g(W) = W·x + b − t. */
+  general(nodes) {
+    const r = nodes.get("r").value;
+    const x = nodes.get("x").value;
+    $("learn-chain-general").replaceChildren(
+      block(
+        frac(row(mi("d"), mi("L")), row(mi("d"), mi("W"))),
+        mo("="),
+        sup(mi("f"), mo("′")),
+        paren(mi("g"), paren(mi("W"))),
+        mo("·"),
+        sup(mi("g"), mo("′")),
+        paren(mi("W")),
+        mo("="),
+        m("mn", ["2"]),
+        mi("r"),
+        mo("·"),
+        mi("x"),
+        mo("="),
+        m("mn", ["2"]),
+        mo("·"),
+        mn(r),
+        mo("·"),
+        mn(x),
+        mo("="),
+        mnLead(nodes.get("W").grad),
+      ),
+    );
+  }
+
+  /** The lesson's PyTorch code with these inputs, and what it prints: the server's (autograd's) numbers. */
+  fillCode(nodes) {
+    const b = this.body;
+    this.code.fill({ W: pyLiteral(b.W), b: pyLiteral(b.b), x: pyLiteral(b.x), target: pyLiteral(b.target) });
+    this.code.prints([
+      `L = ${pyRepr(nodes.get("L").value)}`,
+      `dL/dW = ${pyRepr(nodes.get("W").grad)}`,
+      `dL/db = ${pyRepr(nodes.get("b").grad)}`,
+      `dL/dx = ${pyRepr(nodes.get("x").grad)}`,
+    ]);
+  }
+
+  /** What the current step computes: the local derivative by its rule, then local × upstream = gradient. */
   explain(nodes, current) {
     const box = $("learn-chain-explain");
     if (!current) {
@@ -191,23 +257,21 @@ export class ChainLesson {
       box.replaceChildren(el("p", { text: t("learn.chain.explain_start") }), block(partial("L", "L"), mo("="), mnLead(node.grad)));
       return;
     }
+    const values = { r: nodes.get("r").value, x: nodes.get("x").value, W: nodes.get("W").value };
     const parts = [];
     for (const edge of this.answer.edges.filter((e) => e.source === current)) {
+      const rule = RULES[edge.rule](edge.source); // called again below: a MathML node has one place
+      const target = nodes.get(edge.target);
+      const name = (id) => ({ wx: "u", y: "ŷ" })[id] ?? id;
+      // d(r²)/dr = 2r = 2·(−3) = −6; ∂(W·x)/∂W = x = 3; ∂(ŷ − t)/∂ŷ = 1
+      const local = [rule.of, mo("=")];
+      if (rule.formula) for (const piece of rule.formula(values)) local.push(piece, mo("="));
+      local.push(mnLead(edge.local));
       parts.push(
-        el("p", { text: t("learn.chain.explain_edge", { node: node.label, target: nodes.get(edge.target).label }) }),
-        block(
-          partial("L", symbol(current)),
-          mo("="),
-          partial(symbol(edge.target), symbol(current)),
-          mo("×"),
-          partial("L", symbol(edge.target)),
-          mo("="),
-          mnLead(edge.local),
-          mo("×"),
-          mn(edge.upstream),
-          mo("="),
-          mnLead(edge.product),
-        ),
+        el("p", { text: t("learn.chain.explain_local", { node: name(current), target: target.label, symbol: name(current) }) }),
+        block(...local),
+        el("p", { text: t("learn.chain.explain_upstream", { target: name(edge.target) }) }),
+        block(partial("L", symbol(current)), mo("="), RULES[edge.rule](edge.source).of, mo("×"), partial("L", symbol(edge.target)), mo("="), mnLead(edge.local), mo("×"), mn(edge.upstream), mo("="), mnLead(edge.product)),
         el("p", { className: "chain-words", text: t("learn.chain.explain_words", { local: fmt(edge.local), up: fmt(edge.upstream), g: fmt(edge.product) }) }),
       );
     }

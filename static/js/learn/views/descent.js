@@ -13,12 +13,24 @@ const $ = (id) => document.getElementById(id);
 export const BOWL = "quadratic_bowl";
 const GRID_N = 61;
 
-const VERDICTS = {
-  crawls: () => t("learn.descent.verdict_crawls"),
-  converges: () => t("learn.descent.verdict_converges"),
-  oscillates: () => t("learn.descent.verdict_oscillates"),
-  diverges: () => t("learn.descent.verdict_diverges"),
-};
+// Each verdict of app/lessons/gradient.py (from the factor 1 − 2η): its chip, and why.
+const VERDICTS = Object.freeze({
+  crawls: { chip: "learn.descent.verdict_crawls", why: "learn.descent.why_crawls" },
+  converges: { chip: "learn.descent.verdict_converges", why: "learn.descent.why_converges" },
+  overshoots: { chip: "learn.descent.verdict_overshoots", why: "learn.descent.why_overshoots" },
+  oscillates: { chip: "learn.descent.verdict_oscillates", why: "learn.descent.why_oscillates" },
+  diverges: { chip: "learn.descent.verdict_diverges", why: "learn.descent.why_diverges" },
+});
+
+/** A number as typed, every digit kept (η = 1.0001 must not read as η = 1), with the page's minus sign. */
+const exact = (v) => String(Number(v.toPrecision(12))).replace(/^-/, "−");
+
+/** Why a run does what it does, from its factor 1 − 2η (the server's): x_k − t = (1 − 2η)^k·(x₀ − t). */
+function why(run) {
+  if (run.factor === 0) return t("learn.descent.why_lands");
+  const words = { f: exact(run.factor), x0: fmt(run.xs[0]), mirror: fmt(run.xs[1] ?? run.xs[0]) };
+  return t(VERDICTS[run.verdict].why, words);
+}
 
 export class DescentLesson {
   constructor() {
@@ -29,6 +41,7 @@ export class DescentLesson {
       head: col.querySelector(".rate-head"),
       line: col.querySelector(".rate-line"),
       bowl: col.querySelector(".rate-bowl"),
+      why: col.querySelector(".rate-why"),
       foot: col.querySelector(".rate-foot"),
     }));
     this.form = new LessonForm({
@@ -72,9 +85,10 @@ export class DescentLesson {
       const path = trajectories[i];
       col.root.dataset.verdict = run.verdict;
       col.head.replaceChildren(
-        el("span", { className: "rate-lr", text: t("learn.descent.eta", { lr: fmt(run.lr) }) }),
-        el("span", { className: "rate-chip", text: VERDICTS[run.verdict](), dataset: { verdict: run.verdict } }),
+        el("span", { className: "rate-lr", text: t("learn.descent.eta", { lr: exact(run.lr) }) }),
+        el("span", { className: "rate-chip", text: t(VERDICTS[run.verdict].chip), dataset: { verdict: run.verdict } }),
       );
+      col.why.textContent = why(run);
       const last = run.xs.length - 1;
       col.foot.textContent = t("learn.descent.after", { k: last, x: fmt(run.xs[last]), j: fmt(run.losses[last]) });
       draws.push(this.drawLine(col.line, run, body), this.drawBowl(col.bowl, path, grid, run.verdict));

@@ -1,13 +1,14 @@
-// A lesson's editable inputs: every change asks the server again (debounced, the older request
-// aborted), and a refused input shows the server's own message beside the form, the field marked.
+// A lesson's editable inputs: every change asks the server again (debounced, the older request aborted).
+// A refused input is shown in the learner's words (../errors.js: the form's label, the page's language),
+// the field marked, and the lesson's results dimmed as stale until an answer replaces them.
 import { isAbort } from "../../api.js";
 import { debounce } from "../../dom.js";
-import { t } from "../../i18n.js";
+import { describeError, inputFor } from "../errors.js";
 
 const DEBOUNCE_MS = 250;
 
 /** The text of a number field as the request takes it: a number when it reads as one, else the text itself. */
-function value(text) {
+export function value(text) {
   const trimmed = text.trim().replace(/^−/, "-"); // the page writes minus signs as U+2212
   const number = Number(trimmed);
   return trimmed !== "" && Number.isFinite(number) ? number : trimmed;
@@ -26,6 +27,8 @@ export class LessonForm {
     this.extra = extra;
     this.controller = null;
     this.busy = false;
+    this.failure = null; // the error shown, kept to say it again in another language
+    this.lesson = form.closest(".lesson");
     this.form.addEventListener("submit", (event) => event.preventDefault());
     const later = debounce(() => this.submit(), DEBOUNCE_MS);
     this.form.addEventListener("input", (event) => (event.target.type === "radio" ? this.submit() : later()));
@@ -70,16 +73,18 @@ export class LessonForm {
     }
   }
 
-  /** The server's message (it names the field), and that field marked; null clears both. */
+  /** The failure in the learner's words, the fields it names marked, the results dimmed; null clears all. */
   showError(error) {
+    this.failure = error;
     this.error.hidden = !error;
-    this.error.textContent = error ? t("learn.error", { message: error.message }) : "";
-    const fields = new Set((error?.details ?? []).map((d) => d.field));
-    const lists = new Map();
-    for (const input of this.inputs()) {
-      const index = input.dataset.list ? lists.set(input.name, (lists.get(input.name) ?? -1) + 1).get(input.name) : null;
-      const bad = fields.has(input.name) || (index !== null && fields.has(`${input.name}.${index}`));
-      input.setAttribute("aria-invalid", String(bad));
-    }
+    this.error.textContent = error ? describeError(error, this.form) : "";
+    this.lesson.toggleAttribute("data-stale", Boolean(error));
+    const bad = new Set((error?.details ?? []).map((d) => inputFor(this.form, d.field)));
+    for (const input of this.inputs()) input.setAttribute("aria-invalid", String(bad.has(input)));
+  }
+
+  /** The language changed: say the shown error again. */
+  relabel() {
+    if (this.failure) this.error.textContent = describeError(this.failure, this.form);
   }
 }

@@ -1,13 +1,25 @@
-// Lesson 1, what a gradient is: J(x) = (x − t)² with its tangent at x, the gradient's sign and the step
-// it makes. Every number is the server's (POST /api/lessons/gradient, torch autograd).
+// Lesson 1, what a gradient is: J(x) = (x − t)² with its tangent at x, the gradient's sign, the step it
+// makes and where it lands against t (the server's outcome: short of t, on it, past it and closer, the
+// mirror point, past it and farther). Every number is the server's (POST /api/lessons/gradient, autograd).
 import { fmt } from "../../dom.js";
 import { t } from "../../i18n.js";
 import * as api from "../api.js";
+import { CodeBlock, pyLiteral, pyRepr } from "./code.js";
 import { LessonForm } from "./form.js";
 import { block, mi, mn, mnLead, mo, row, sup } from "./math.js";
 import { COLORS, layout, plot } from "./plots.js";
 
 const $ = (id) => document.getElementById(id);
+
+const SIGN = Object.freeze({ negative: "learn.gradient.sign_negative", positive: "learn.gradient.sign_positive", zero: "learn.gradient.sign_zero" });
+// Where the step lands against t (app/lessons/gradient.py step_outcome); at_minimum says nothing more.
+const OUTCOME = Object.freeze({
+  toward: "learn.gradient.outcome_toward",
+  lands: "learn.gradient.outcome_lands",
+  overshoots_closer: "learn.gradient.outcome_overshoots_closer",
+  mirror: "learn.gradient.outcome_mirror",
+  overshoots_farther: "learn.gradient.outcome_overshoots_farther",
+});
 
 /** A value card's number: as fmt, but a whole number keeps one decimal (−4.0), as a worked example writes it. */
 function decimal(v) {
@@ -19,6 +31,7 @@ export class GradientLesson {
     this.answer = null;
     this.body = null;
     this.chart = $("learn-gradient-chart");
+    this.code = new CodeBlock("learn-code-gradient");
     this.form = new LessonForm({
       form: $("learn-gradient-form"),
       error: $("learn-gradient-error"),
@@ -44,18 +57,24 @@ export class GradientLesson {
     $("learn-gradient-next").textContent = decimal(a.next_x);
     $("learn-gradient-next-loss").textContent = decimal(a.next_loss);
     const sign = a.gradient < 0 ? "negative" : a.gradient > 0 ? "positive" : "zero";
-    const text = {
-      negative: () => t("learn.gradient.sign_negative", { g: fmt(a.gradient), x: fmt(a.x), next: fmt(a.next_x) }),
-      positive: () => t("learn.gradient.sign_positive", { g: fmt(a.gradient), x: fmt(a.x), next: fmt(a.next_x) }),
-      zero: () => t("learn.gradient.sign_zero", { x: fmt(a.x) }),
-    }[sign];
-    $("learn-gradient-sign").textContent = text();
+    const words = { g: fmt(a.gradient), x: fmt(a.x), next: fmt(a.next_x), step: fmt(a.step), t: fmt(a.target), j: fmt(a.loss), nj: fmt(a.next_loss) };
+    $("learn-gradient-sign-text").textContent = t(SIGN[sign], words);
+    $("learn-gradient-outcome").textContent = OUTCOME[a.outcome] ? t(OUTCOME[a.outcome], words) : "";
     $("learn-gradient-sign").dataset.sign = sign;
-    // x′ = x − η·J′(x) = 2 − 0.1 × (−4) = 2.4
-    const j = row(sup(mi("J"), mo("′")), mo("("), mi("x"), mo(")"));
+    $("learn-gradient-sign").dataset.outcome = a.outcome;
+    // J′(x) = 2(x − t) = 2·(2 − 4) = −4, and x′ = x − η·J′(x) = 2 − 0.1 × (−4) = 2.4
+    const j = () => row(sup(mi("J"), mo("′")), mo("("), mi("x"), mo(")"));
     $("learn-gradient-step").replaceChildren(
-      block(sup(mi("x"), mo("′")), mo("="), mi("x"), mo("−"), mi("η"), mo("·"), j, mo("="), mnLead(a.x), mo("−"), mn(lr), mo("×"), mn(a.gradient), mo("="), mnLead(a.next_x)),
+      block(j(), mo("="), mnLead(2), row(mo("("), mi("x"), mo("−"), mi("t"), mo(")")), mo("="), mnLead(2), mo("·"), row(mo("("), mnLead(a.x), mo("−"), mn(a.target), mo(")")), mo("="), mnLead(a.gradient)),
+      block(sup(mi("x"), mo("′")), mo("="), mi("x"), mo("−"), mi("η"), mo("·"), j(), mo("="), mnLead(a.x), mo("−"), mn(lr), mo("×"), mn(a.gradient), mo("="), mnLead(a.next_x)),
     );
+    this.code.fill({ x: pyLiteral(this.body.x), target: pyLiteral(this.body.target), lr: pyLiteral(lr) });
+    this.code.prints([
+      `J(x) = ${pyRepr(a.loss)}`,
+      `dJ/dx = ${pyRepr(a.gradient)}`,
+      `x after one step = ${pyRepr(a.next_x)}`,
+      `J after one step = ${pyRepr(a.next_loss)}`,
+    ]);
     return this.draw();
   }
 

@@ -47,3 +47,15 @@ export function vector(values, digits = 3) {
 
 /** A display formula: <math display="block"> around the parts. */
 export const block = (...parts) => m("math", [row(...parts)], { display: "block" });
+
+/** A matrix of numbers in brackets, one table row per matrix row. */
+export function matrix(rows, digits = 3) {
+  const table = m(
+    "mtable",
+    rows.map((r) => m("mtr", r.map((v) => m("mtd", [m("mn", [fmt(v, digits)])])))),
+  );
+  return row(mo("["), table, mo("]"));
+}
+
+/** A column vector in brackets. */
+export const column = (values, digits = 3) => matrix(values.map((v) => [v]), digits);

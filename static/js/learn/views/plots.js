@@ -3,7 +3,7 @@
 import { axis, baseLayout, PLOTLY_CONFIG, plotlyReady } from "../../plotly.js";
 
 export const COLORS = Object.freeze({ curve: "#8da8c2", tangent: "#ffb547", point: "#5ac8fa", next: "#3ddc97", target: "#f25f9c" });
-export const VERDICT_COLORS = Object.freeze({ crawls: "#ffd23f", converges: "#3ddc97", oscillates: "#ff8c42", diverges: "#ff6b6b" });
+export const VERDICT_COLORS = Object.freeze({ crawls: "#ffd23f", converges: "#3ddc97", overshoots: "#7fd6c2", oscillates: "#ff8c42", diverges: "#ff6b6b" });
 
 const visible = (div) => div.offsetParent !== null && div.clientWidth > 0;
 
