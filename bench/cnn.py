@@ -9,8 +9,13 @@
    needs the probes only on those.
 3. For reference, the same probes collected naively: per tensor, one op and one .item() per number.
 4. The cost of a snapshot() (histograms, filters, predictions, confusion matrix, validation pass).
+5. The sharpness: one measurement's time (Lanczos on Hessian-vector products, 512 digits, warm-started as
+   in training), and the training slowdown with it every 10 steps, two identical trainings side by side, one
+   measuring (goal ≤ 1.3×): the "Edge of stability" preset (full-batch GD, η = 0.1) and, for reference, the
+   default training (Adam, batch 64), where one product on 512 digits costs about eight steps. Beside them,
+   one noise-scale measurement (per-example gradients by torch.func on the same 512 digits).
 
-    .venv/bin/python bench/cnn.py [--quick] [--threads N]
+    .venv/bin/python bench/cnn.py [--quick] [--threads N] [--sharpness]
 """
 
 from __future__ import annotations
@@ -107,26 +112,93 @@ def every_fourth(trainer: Trainer) -> None:
     trainer.step(measure=trainer.step_count % 4 == 0)
 
 
-def block_times(runners: dict[str, object], steps: int, blocks: int) -> dict[str, list[float]]:
+def block_times(
+    runners: dict[str, object], steps: int, blocks: int, clock=time.perf_counter
+) -> dict[str, list[float]]:
     """Seconds per step of each runner, per block, the runners taking turns block by block."""
     times: dict[str, list[float]] = {name: [] for name in runners}
     for _ in range(blocks):
         for name, step in runners.items():
-            t0 = time.perf_counter()
+            t0 = clock()
             for _ in range(steps):
                 step()
-            times[name].append((time.perf_counter() - t0) / steps)
+            times[name].append((clock() - t0) / steps)
     return times
+
+
+EDGE = TrainerConfig(optimizer="sgd", hyperparameters={"lr": 0.1}, batch_size="full", eval_every=0)
+SHARPNESS_CASES = {
+    "edge of stability (default cnn, full batch 1437, sgd η 0.1)": EDGE,
+    "default cnn (adam, batch 64)": TrainerConfig(eval_every=0),
+}
+
+
+def ten_steps(trainer: Trainer) -> None:
+    """What a session does for ten steps: each measured, the measurements due taken."""
+    for _ in range(10):
+        trainer.step()
+        trainer.measure()
+
+
+def sharpness_cost(quick: bool) -> None:
+    blocks = 6 if quick else 20
+    for label, config in SHARPNESS_CASES.items():
+        plain = Trainer(ModelConfig(), config)
+        measured = Trainer(ModelConfig(), config.model_copy(update={"sharpness_every": 10}))
+        runners = {"plain": partial(ten_steps, plain), "sharpness every 10": partial(ten_steps, measured)}
+        # A block: ten steps, and one measurement for the second. CPU seconds (process_time: every torch
+        # thread), which a busy host disturbs far less than the wall clock; the wall clock beside it.
+        times = block_times(runners, 1, blocks, time.process_time)
+        wall = block_times(runners, 1, max(2, blocks // 4))
+        best = {name: min(ts) for name, ts in times.items()}
+        median = {name: statistics.median(ts) for name, ts in times.items()}
+        seconds, products = [], []
+        for _ in range(3 if quick else 10):  # one more measurement at a time, from the last one's vector
+            measured.step()
+            t0 = time.process_time()
+            report = measured.monitor.sharpness(
+                measured.model, measured.optimizer, measured.config.optimizer,
+                measured.config.hyperparameters, measured.lr, measured.step_count,
+            )  # fmt: skip
+            seconds.append(time.process_time() - t0)
+            products.append(report.iterations)
+        print(f"\n{label}: {blocks} blocks of 10 steps (the measuring training measures once a block), "
+              f"step {measured.step_count}")  # fmt: skip
+        for name in runners:
+            ms, med = best[name] * 1e2, median[name] * 1e2  # a block is ten steps: s/block × 100 = ms/step
+            print(f"  {name:18s} {ms:7.1f} ms of CPU/step  (median block {med:7.1f})")
+        walls = {name: statistics.median(ts) for name, ts in wall.items()}
+        print(f"  slowdown in CPU time: {best['sharpness every 10'] / best['plain']:.3f}×  (median blocks: "
+              f"{median['sharpness every 10'] / median['plain']:.3f}×; wall clock, median blocks: "
+              f"{walls['sharpness every 10'] / walls['plain']:.3f}×)   goal ≤ 1.30×")  # fmt: skip
+        print(f"  one measurement, warm: {statistics.median(seconds) * 1e3:.0f} ms of CPU median "
+              f"({min(seconds) * 1e3:.0f}–{max(seconds) * 1e3:.0f}), {statistics.median(products):.0f} "
+              f"Hessian-vector products median ({min(products)}–{max(products)}), "
+              f"λ_max = {report.lambda_max:.3g}")  # fmt: skip
+    trainer = Trainer(ModelConfig(), EDGE)
+    trainer.step()
+    trainer.monitor.noise_scale(trainer.model, 1, trainer.batch_size)  # torch.func's set-up, once a process
+    noise = []
+    for _ in range(3 if quick else 10):
+        t0 = time.process_time()
+        report = trainer.monitor.noise_scale(trainer.model, 1, trainer.batch_size)
+        noise.append(time.process_time() - t0)
+    print(f"\nnoise scale on 512 digits (default cnn): {statistics.median(noise) * 1e3:.0f} ms of CPU median "
+          f"({min(noise) * 1e3:.0f}–{max(noise) * 1e3:.0f}); B_simple = {report.b_simple:.3g}")  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer, shorter blocks")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    parser.add_argument("--sharpness", action="store_true", help="only part 5, the sharpness and noise scale")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     steps, blocks = (10, 10) if args.quick else (10, 60)
+    if args.sharpness:
+        sharpness_cost(args.quick)
+        return
 
     for label, (model_config, config) in CASES.items():
         trainer = Trainer(model_config, config)
@@ -166,6 +238,7 @@ def main() -> None:
             evals.append(time.perf_counter() - t0)
         print(f"  snapshot(): {statistics.median(snaps) * 1e3:.2f} ms   (of which the validation pass, "
               f"evaluate(): {statistics.median(evals) * 1e3:.2f} ms)")  # fmt: skip
+    sharpness_cost(args.quick)
 
 
 if __name__ == "__main__":

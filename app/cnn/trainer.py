@@ -1,21 +1,30 @@
 """A network learning the digits one optimizer step at a time, its settings changeable between steps.
 
 The optimizer comes from the same registry as the 2-D surfaces (app/descent/optimizers/): the same ids,
-hyperparameter names and ranges, built as the torch.optim class the id names.
+hyperparameter names and ranges, built as the torch.optim class the id names. Every few steps, if asked,
+it measures its sharpness and its gradient noise scale (app/cnn/monitor.py).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import torch
 import torch.nn.functional as F
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from app.cnn.data import BatchSampler, load_digits_split
 from app.cnn.measurements import first_layer_filters, histogram, validate
 from app.cnn.models import LayerInfo, ModelConfig, build_model, describe, parameter_count
+from app.cnn.monitor import Monitor, NoiseScaleReport, SharpnessReport, measurement_cost
 from app.cnn.probes import StepProbe, finite
 from app.cnn.reports import EvalReport, SlowReport, StepReport
 from app.cnn.schedules import ConstantSchedule, Schedule
@@ -23,19 +32,54 @@ from app.descent.optimizers import OPTIMIZERS, OptimizerChoice
 
 INPUT = ConfigDict(extra="forbid", allow_inf_nan=False)
 MAX_THREADS = 2  # torch's intra-op threads: the host has 2 cores, and these tensors are small
+EVAL_SAMPLES = 512  # digits of the sharpness's evaluation subset: ~⅓ of the training split
+
+
+def _one_batch_error(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """One error for a refused batch size, not one per member of the union: the number's if it is one."""
+    try:
+        return handler(value)
+    except ValidationError as exc:
+        errors = exc.errors()
+        number = next((e for e in errors if e["loc"] == ("constrained-int",)), None)
+        if number is not None and not isinstance(value, str):
+            raise PydanticCustomError(number["type"], number["msg"], number.get("ctx")) from None
+        raise PydanticCustomError(
+            "batch_size", 'Input should be a whole number from 1 to 512, or "full"'
+        ) from None
+
+
+BatchSize = Annotated[Annotated[int, Field(ge=1, le=512)] | Literal["full"], WrapValidator(_one_batch_error)]
+Every = Annotated[int, Field(ge=0, le=1_000_000)]
 
 
 class TrainerConfig(OptimizerChoice):
     """How to train: the optimizer and its hyperparameters, batches, schedule, seed, evaluation pace."""
 
     optimizer: str = Field("adam", description="optimizer id, as for the 2-D surfaces", examples=["adam"])
-    batch_size: int = Field(64, ge=1, le=512, description="digits per step")
+    batch_size: BatchSize = Field(
+        64, description='digits per step; "full": the whole training split each step'
+    )
     schedule: Schedule = Field(default_factory=ConstantSchedule, description="learning-rate schedule")
     seed: int = Field(0, ge=0, le=2**32 - 1, description="seeds the train/validation split and the batches")
     eval_every: int | None = Field(
         None, ge=0, le=1_000_000, description="steps between evaluations; null: once per epoch; 0: never"
     )
     val_fraction: float = Field(0.2, ge=0.1, le=0.5, description="share of the digits held out")
+    sharpness_every: Every = Field(
+        0,
+        description="steps between measurements of the sharpness (λ_max of the loss's Hessian, or of P⁻¹H "
+        "for adam, adamw, rmsprop) on the evaluation subset; 0: never",
+    )
+    noise_scale_every: Every = Field(
+        0, description="steps between measurements of the gradient noise scale B_simple; 0: never"
+    )
+    sharpness_samples: int = Field(
+        EVAL_SAMPLES,
+        ge=2,
+        le=2048,
+        description="digits of the fixed evaluation subset both are measured on (at most the training split)",
+    )
 
 
 def _refuse(model: type[BaseModel], field: str, error: str, message: str, value: Any) -> ValidationError:
@@ -59,6 +103,7 @@ class Trainer:
         self.config = config if config is not None else TrainerConfig()
         self._check_batch_size(self.config.batch_size)
         self._build()
+        self._check_measurements(self.config)
 
     def _build(self) -> None:
         """Fresh weights, dropout masks, optimizer and batch order, all from the seeds."""
@@ -67,6 +112,7 @@ class Trainer:
         self.model.train()
         self.probe = StepProbe(self.model)
         self.sampler = BatchSampler(self.data.n_train, self.config.seed)
+        self.monitor = Monitor(self.data, self.config.sharpness_samples, self.config.seed)
         self._step_count = 0
         self._diverged = False
         self.optimizer = self._make_optimizer()
@@ -83,8 +129,8 @@ class Trainer:
         """The config with changes, validated as a whole (a refused change names its field)."""
         return TrainerConfig.model_validate({**self.config.model_dump(), **changes})
 
-    def _check_batch_size(self, n: int) -> None:
-        if n < 2 and self.model_config.batch_norm:
+    def _check_batch_size(self, n: int | Literal["full"]) -> None:
+        if n != "full" and n < 2 and self.model_config.batch_norm:
             raise _refuse(
                 TrainerConfig,
                 "batch_size",
@@ -121,9 +167,33 @@ class Trainer:
         self.config = self._updated(optimizer=optimizer_id, hyperparameters=hyperparameters or {})
         self.optimizer = self._make_optimizer()
 
-    def set_batch_size(self, n: int) -> None:
+    def set_batch_size(self, n: int | Literal["full"]) -> None:
         self._check_batch_size(n)
         self.config = self._updated(batch_size=n)
+
+    def _check_measurements(self, config: TrainerConfig) -> None:
+        """Refuse measurements that would cost more than monitor.py's bounds on this network."""
+        reason = measurement_cost(
+            self.model,
+            min(config.sharpness_samples, self.data.n_train),
+            config.sharpness_every > 0,
+            config.noise_scale_every > 0,
+        )
+        if reason is not None:
+            raise _refuse(
+                TrainerConfig, "sharpness_samples", "measurement_cost", reason, config.sharpness_samples
+            )
+
+    def set_measurements(self, **changes: int) -> None:
+        """Change sharpness_every, noise_scale_every or sharpness_samples; a new sample count draws a new
+        evaluation subset (the last vector stays as the next warm start)."""
+        config = self._updated(**changes)
+        self._check_measurements(config)
+        if config.sharpness_samples != self.config.sharpness_samples:
+            previous = self.monitor
+            self.monitor = Monitor(self.data, config.sharpness_samples, config.seed)
+            self.monitor.previous, self.monitor.quantity = previous.previous, previous.quantity
+        self.config = config
 
     def set_schedule(self, schedule: Schedule | dict[str, Any]) -> None:
         """Takes effect at the next step; the schedule reads the step count, so it may start mid-curve."""
@@ -151,13 +221,19 @@ class Trainer:
 
     @property
     def epoch(self) -> int:
-        """Epochs completed."""
-        return self.sampler.epoch
+        """Epochs completed (an epoch whose last batch was drawn counts, as with a full batch each step)."""
+        return int(self.sampler.progress)
 
     @property
     def diverged(self) -> bool:
         """A step's loss was not finite since the last reset."""
         return self._diverged
+
+    @property
+    def batch_size(self) -> int:
+        """Digits per step, "full" resolved to the training split's size."""
+        n = self.config.batch_size
+        return self.data.n_train if n == "full" else n
 
     @property
     def lr(self) -> float:
@@ -182,7 +258,7 @@ class Trainer:
         """One optimizer step on the next batch. measure=False skips the per-parameter and per-layer probes
         (params and layers are None; loss and accuracy stay): for steps no one will look at."""
         lr = self._set_lr(self.optimizer)
-        batch = self.sampler.draw(self.config.batch_size)
+        batch = self.sampler.draw(self.batch_size)  # "full": the whole split, in a fresh order
         x, y = self.data.x_train[batch], self.data.y_train[batch]  # (B, 1, 8, 8), (B,)
         logits = self.probe.forward(x) if measure else self.model(x)  # (B, 10)
         loss = F.cross_entropy(logits, y)
@@ -217,8 +293,25 @@ class Trainer:
     def _eval_due(self) -> bool:
         every = self.config.eval_every
         if every is None:  # once per epoch: after its last full batch
-            return self.sampler.remaining < self.config.batch_size
+            return self.sampler.remaining < self.batch_size
         return every > 0 and self._step_count % every == 0
+
+    def measure(self) -> list[SharpnessReport | NoiseScaleReport]:
+        """The measurements due after the step just taken: the sharpness every sharpness_every steps, the
+        noise scale every noise_scale_every; none before the first step or after a divergence."""
+        c, step = self.config, self._step_count
+        if step == 0 or self._diverged:
+            return []
+        out: list[SharpnessReport | NoiseScaleReport] = []
+        if c.sharpness_every and step % c.sharpness_every == 0:
+            report = self.monitor.sharpness(
+                self.model, self.optimizer, c.optimizer, c.hyperparameters, self.lr, step
+            )
+            if report is not None:
+                out.append(report)
+        if c.noise_scale_every and step % c.noise_scale_every == 0:
+            out.append(self.monitor.noise_scale(self.model, step, self.batch_size))
+        return out
 
     def evaluate(self) -> EvalReport:
         """Loss and accuracy on the validation split."""

@@ -65,7 +65,7 @@ def choose(page, plane: str, n: int) -> None:
     page.locator("#cnn-landscape-n").select_option(str(n))
 
 
-def test_a_pca_landscape_fills_in_while_training_goes_on(page, watch, results_dir):
+def test_a_pca_landscape_fills_in_while_training_goes_on(page, results_dir):
     page.set_viewport_size({"width": 1280, "height": 800})
     messages = record_landscape(page)
     page.goto(TRAINING)
@@ -188,10 +188,9 @@ def test_a_pca_landscape_fills_in_while_training_goes_on(page, watch, results_di
         assert b["x"] >= 0 and b["x"] + b["width"] <= 390, selector
     assert page.locator("#cnn-landscape-plot").bounding_box()["width"] > 300
     card.screenshot(path=str(results_dir / "cnn-landscape-390x844.png"))
-    assert watch.errors == []
 
 
-def test_random_directions_say_the_path_is_not_meaningful_and_pca_is_one_click_away(page, watch):
+def test_random_directions_say_the_path_is_not_meaningful_and_pca_is_one_click_away(page):
     page.goto(TRAINING)
     wait_cnn(page)
     wait_steps(page, 20)
@@ -214,10 +213,9 @@ def test_random_directions_say_the_path_is_not_meaningful_and_pca_is_one_click_a
     ).to_have_attribute("aria-pressed", "true")
     expect(page.locator("#cnn-landscape-status")).to_have_text(re.compile("^done"), timeout=30_000)
     assert landscape(page)["kind"] == "pca" and landscape(page)["n"] == 21
-    assert watch.errors == []
 
 
-def test_a_large_grid_cancelled_stays_cancelled_short_of_100_percent_and_training_goes_on(page, watch):
+def test_a_large_grid_cancelled_stays_cancelled_short_of_100_percent_and_training_goes_on(page):
     page.goto(TRAINING)
     wait_cnn(page)
     wait_steps(page, 10)
@@ -238,10 +236,9 @@ def test_a_large_grid_cancelled_stays_cancelled_short_of_100_percent_and_trainin
     # A reset replaces the weights the landscape was drawn through: the panel says so.
     page.get_by_role("button", name="Reset").click()
     expect(page.locator("#cnn-landscape-where")).to_contain_text("These weights were replaced")
-    assert watch.errors == []
 
 
-def test_pca_before_the_path_exists_is_refused_inline_with_a_way_out(page, watch):
+def test_pca_before_the_path_exists_is_refused_inline_with_a_way_out(page):
     page.goto("/?play=0&tab=cnn&lang=en")
     wait_cnn(page)
     page.get_by_role("button", name="Compute", exact=True).click()
@@ -254,10 +251,9 @@ def test_pca_before_the_path_exists_is_refused_inline_with_a_way_out(page, watch
     expect(page.locator("#cnn-landscape-status")).to_have_text(re.compile("^done"), timeout=30_000)
     assert landscape(page)["kind"] == "random"
     expect(page.locator(".cnn-landscape-error")).to_have_count(0)
-    assert watch.errors == []
 
 
-def test_a_dropped_socket_stops_the_landscape_and_it_can_be_computed_again(page, watch):
+def test_a_dropped_socket_stops_the_landscape_and_it_can_be_computed_again(page):
     sockets = []
 
     def through(ws):
@@ -279,4 +275,3 @@ def test_a_dropped_socket_stops_the_landscape_and_it_can_be_computed_again(page,
     page.get_by_role("button", name="Re-centre").click()
     expect(status).to_have_text(re.compile("^done: 21 × 21"), timeout=30_000)
     assert landscape(page)["n"] == 21
-    assert watch.errors == []

@@ -39,7 +39,7 @@ def step_with_oracle(trainer: Trainer):
     """trainer.step(), and the same step recomputed on a copy of the model: hooks capture each layer's
     output, torch.autograd.grad gives ∂L/∂θ and ∂L/∂a, the trainer's own weights give θ before and after."""
     sampler = copy.deepcopy(trainer.sampler)
-    batch = sampler.draw(trainer.config.batch_size)
+    batch = sampler.draw(trainer.batch_size)
     x, y = trainer.data.x_train[batch], trainer.data.y_train[batch]
     twin = build_model(trainer.model_config)
     twin.load_state_dict(trainer.model.state_dict())

@@ -4,7 +4,9 @@ The client starts a training (``cnn_start``: a model and how to train it), chang
 (``cnn_update``, ``cnn_model``), plays, pauses, steps, resets, and asks for a snapshot. The server sends
 ``hello`` once, ``cnn_state`` after every change, ``cnn_frame`` with every step's measurements at the
 display rate, and ``cnn_snapshot`` (histograms, filters, predictions, confusion matrix) a few times a
-second while training and on request.
+second while training and on request. When asked (``sharpness_every``, ``noise_scale_every``), it sends
+``cnn_sharpness`` (λ_max and the optimizer's stability threshold) and ``cnn_noise_scale`` (B_simple) after
+the frame holding the step they were measured at.
 
 A loss landscape (``cnn_landscape``) is computed in a worker thread while training goes on: the server
 sends ``cnn_landscape_plane`` (the plane, its axes and the training path projected on it), a coarse
@@ -20,9 +22,10 @@ from pydantic import BaseModel, Field, TypeAdapter
 
 from app.cnn.landscape import MAX_GRID, PlaneInfo
 from app.cnn.models import LayerInfo, ModelConfig
+from app.cnn.monitor import Quantity
 from app.cnn.reports import SlowReport, StepReport
 from app.cnn.schedules import Schedule
-from app.cnn.trainer import TrainerConfig
+from app.cnn.trainer import BatchSize, Every, TrainerConfig
 from app.errors import ErrorBody
 from app.sessions.messages import INPUT, OUTPUT, Hello, Notice, Pause, Play, Ref, SetSpeed, Step
 
@@ -52,10 +55,17 @@ class CnnUpdate(BaseModel):
     ref: Ref = None
     optimizer: str | None = Field(None, description="a new optimizer id: fresh state, the same weights")
     hyperparameters: dict[str, Any] = Field(default_factory=dict, description="only the names to change")
-    batch_size: int | None = Field(None, ge=1, le=512)
+    batch_size: BatchSize | None = Field(None, description='digits per step, or "full" (the training split)')
     schedule: Schedule | None = None
     eval_every: int | None = Field(
         None, ge=0, le=1_000_000, description="steps between evaluations (0: never)"
+    )
+    sharpness_every: Every | None = Field(None, description="steps between sharpness measurements (0: never)")
+    noise_scale_every: Every | None = Field(
+        None, description="steps between gradient-noise-scale measurements (0: never)"
+    )
+    sharpness_samples: int | None = Field(
+        None, ge=2, le=2048, description="digits of the evaluation subset both are measured on"
     )
 
 
@@ -162,6 +172,49 @@ class CnnSnapshot(BaseModel):
     report: SlowReport
 
 
+class CnnSharpness(BaseModel):
+    """λ_max of the training loss's Hessian (or of P⁻¹H for an adaptive optimizer) on the evaluation subset,
+    by Lanczos on Hessian-vector products warm-started from the last measurement, and the threshold the
+    optimizer's stability analysis puts on it (app/cnn/monitor.py SharpnessReport, field for field)."""
+
+    model_config = OUTPUT
+    type: Literal["cnn_sharpness"] = "cnn_sharpness"
+    step: int = Field(description="optimizer steps taken: the weights measured are those after it")
+    quantity: Quantity = Field(description="sharpness: λ_max(H); preconditioned_sharpness: λ_max(P⁻¹H)")
+    lambda_max: float | None = Field(
+        description="the top Ritz value (a lower bound of λ_max); null if not finite"
+    )
+    threshold: float | None = Field(description="the value it must stay below to be stable; null: none known")
+    formula: str = Field(description="the threshold's formula, or why none is known")
+    optimizer: str
+    lr: float = Field(description="the learning rate of the coming step, which the threshold uses")
+    iterations: int = Field(description="Hessian-vector products it took")
+    converged: bool = Field(description="the residual ‖Hy − θy‖/θ met the tolerance (1e-2) within the cap")
+    samples: int = Field(description="digits of the evaluation subset")
+    seconds: float = Field(description="wall-clock time of the measurement")
+
+
+class CnnNoiseScale(BaseModel):
+    """The gradient noise scale B_simple = tr Σ/‖G‖² (McCandlish et al. 2018) from per-example gradients on
+    the evaluation subset (app/cnn/monitor.py NoiseScaleReport, field for field)."""
+
+    model_config = OUTPUT
+    type: Literal["cnn_noise_scale"] = "cnn_noise_scale"
+    step: int
+    b_simple: float | None = Field(
+        description="null when ‖G‖² is not positive or the estimate is unavailable"
+    )
+    trace_sigma: float | None
+    gradient_norm_sq: float | None
+    batch_size: int = Field(description="digits per step of the training now")
+    samples: int
+    estimator: Literal["population", "sample"] = Field(
+        description="population: the subset is the whole training split; sample: unbiased estimators"
+    )
+    seconds: float
+    unavailable: str | None = Field(None, description="why there is no estimate (batch norm)")
+
+
 Loss = Annotated[float | None, Field(description="null where the loss is NaN or infinite")]
 
 
@@ -241,6 +294,8 @@ CnnServerMessage = Annotated[
     | CnnState
     | CnnFrame
     | CnnSnapshot
+    | CnnSharpness
+    | CnnNoiseScale
     | LandscapePlane
     | LandscapeCoarse
     | LandscapeLine

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import asdict
 from typing import Any
 
 from pydantic import ValidationError
 
 from app.cnn.landscape import MIN_SNAPSHOTS, Evaluator, WeightPath, flat_weights
-from app.cnn.trainer import Trainer
+from app.cnn.models import ModelConfig
+from app.cnn.monitor import SharpnessReport
+from app.cnn.trainer import Trainer, TrainerConfig
 from app.config import Settings
 from app.descent.optimizers import OPTIMIZERS
 from app.errors import AppError, from_validation_error
@@ -92,7 +95,7 @@ class CnnSession(SessionCore):
 
     def apply(self, msg: Any) -> CnnState:
         if isinstance(msg, CnnStart):
-            self.trainer = Trainer(msg.model, msg.trainer)
+            self.trainer = _trainer(msg.model, msg.trainer)
             self.playing, self.speed, self.pending_steps = msg.playing, msg.speed, 0
             self._new_weights()
         elif self.trainer is None:
@@ -100,7 +103,7 @@ class CnnSession(SessionCore):
         elif isinstance(msg, CnnUpdate):
             self._update(msg)
         elif isinstance(msg, CnnModel):
-            self.trainer = Trainer(msg.model, self.trainer.config)
+            self.trainer = _trainer(msg.model, self.trainer.config)
             self._new_weights()
         elif isinstance(msg, CnnReset):
             self.trainer.reset(msg.seed)
@@ -175,6 +178,13 @@ class CnnSession(SessionCore):
                 t.set_schedule(msg.schedule)
             if "eval_every" in msg.model_fields_set:
                 t.set_eval_every(msg.eval_every)
+            measurements = {
+                name: getattr(msg, name)
+                for name in ("sharpness_every", "noise_scale_every", "sharpness_samples")
+                if getattr(msg, name) is not None
+            }
+            if measurements:
+                t.set_measurements(**measurements)
         except ValidationError as exc:
             raise from_validation_error(exc, drop=()) from None
 
@@ -214,16 +224,21 @@ class CnnSession(SessionCore):
     # --- stepping ----------------------------------------------------------------------------------------
 
     def advance(self, ticks: int) -> tuple[dict[str, Any] | None, list[Any]]:
-        """``ticks`` optimizer steps, each measured; a snapshot when one is due; a stop on divergence."""
+        """``ticks`` optimizer steps, each measured; the sharpness and noise scale when due (in this slice:
+        their cost counts in the tick cost live.py paces by); a snapshot when one is due; a stop on
+        divergence."""
         t = self.trainer
         steps = []
+        events: list[Any] = []
         for _ in range(ticks):
             report = t.step()
             steps.append(report)
             self.snapshots.maybe_add(t.step_count, t.model)
+            for measured in t.measure():
+                kind = "cnn_sharpness" if isinstance(measured, SharpnessReport) else "cnn_noise_scale"
+                events.append({"type": kind, **asdict(measured)})
             if report.diverged:
                 break
-        events: list[Any] = []
         now = time.monotonic()
         last_slice = not self.playing and not self.pending_steps  # the steps asked for are done
         if self._snapshot_due or last_slice or now - self._last_snapshot >= SNAPSHOT_EVERY:
@@ -282,6 +297,15 @@ class CnnSession(SessionCore):
             queue_position=self.slots.position(self),
             diverged=t.diverged,
         )
+
+
+def _trainer(model: ModelConfig, config: TrainerConfig) -> Trainer:
+    """A new Trainer; a setting it refuses for this network (a batch of one with batch norm, a measurement
+    over its cost bound) is answered like any invalid field."""
+    try:
+        return Trainer(model, config)
+    except ValidationError as exc:
+        raise from_validation_error(exc, drop=()) from None
 
 
 def _shared(optimizer_id: str, hyperparameters: dict[str, Any]) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 // training goes on.
 import { throttle } from "../dom.js";
 import { defaultsOf } from "../hyperparameters.js";
-import { cnnLr, normalModel, PRESETS } from "./config.js";
+import { cnnLr, normalModel, PRESETS, presetTrainer } from "./config.js";
 import { CNN_CLIENT, send, sendStart } from "./messages.js";
 import { renderSettings, renderTransport } from "./render.js";
 import { cnn, modelMessage, syncUrl } from "./state.js";
@@ -48,7 +48,7 @@ export function applyPreset(id) {
   const spec = preset && cnn.optimizers.get(preset.optimizer);
   if (!spec) return;
   cnn.model = normalModel(preset.model);
-  cnn.trainer = { ...cnn.trainer, optimizer: spec.id, hyperparameters: { ...defaultsOf(spec), lr: preset.lr } };
+  cnn.trainer = presetTrainer(preset, { ...cnn.trainer, optimizer: spec.id, hyperparameters: { ...defaultsOf(spec), lr: preset.lr } });
   cnn.hpQueue = {};
   sendStart();
   renderSettings();
@@ -82,6 +82,14 @@ export function setHyperparameters(partial) {
 export function setBatch(n) {
   cnn.trainer = { ...cnn.trainer, batch_size: n };
   send(CNN_CLIENT.UPDATE, { batch_size: n });
+  syncUrl();
+}
+
+/** Measure the sharpness or the noise scale every so many steps (0: off), on so many digits. */
+export function setMeasurements(partial) {
+  cnn.trainer = { ...cnn.trainer, ...partial };
+  send(CNN_CLIENT.UPDATE, partial);
+  renderSettings();
   syncUrl();
 }
 

@@ -9,7 +9,12 @@ export const POOLS = ["none", "max", "avg"];
 export const WIDTHS = [8, 16, 32, 64, 128, 256];
 export const ACTIVATIONS = ["relu", "leaky_relu", "tanh", "sigmoid", "gelu"];
 export const INITS = ["default", "xavier", "kaiming", "too_small", "too_large"];
-export const BATCH_SIZES = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
+export const BATCH_SIZES = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, "full"]; // "full": the whole training split
+// Steps between measurements (0: off), and the digits of the evaluation subset they are taken on (the server
+// takes 0..1e6 and 2..2048, and measures on at most the training split).
+export const SHARPNESS_EVERY = [0, 1, 2, 5, 10, 20, 50, 100];
+export const NOISE_EVERY = [0, 10, 20, 50, 100, 200, 500];
+export const SAMPLES = [64, 128, 256, 512, 1024, 2048];
 export const MAX_BLOCKS = 3;
 export const MAX_DEPTH = 8;
 export const MAX_DROPOUT = 0.8;
@@ -70,12 +75,16 @@ export const DEFAULT_TRAINER = Object.freeze({
   hyperparameters: { lr: 0.001 },
   batch_size: 64,
   schedule: { kind: "constant" },
+  sharpness_every: 0,
+  noise_scale_every: 0,
+  sharpness_samples: 512,
 });
 
 const model = (changes) => ({ ...structuredClone(DEFAULT_MODEL), ...changes });
 const mlp = (changes) => model({ kind: "mlp", depth: 8, width: 64, ...changes });
 
-/** Networks that each show one thing about gradients; the first is the page's default. */
+/** Networks that each show one thing about gradients; the first is the page's default. `trainer`: the
+ * training settings a preset sets besides its optimizer and lr (the others stay as they are). */
 export const PRESETS = Object.freeze([
   { id: "default_cnn", model: model({}), optimizer: "adam", lr: 0.001 },
   { id: "deep_sigmoid", model: mlp({ activation: "sigmoid" }), optimizer: "sgd", lr: 0.1 },
@@ -83,16 +92,35 @@ export const PRESETS = Object.freeze([
   { id: "relu_kaiming", model: mlp({ activation: "relu", init: "kaiming" }), optimizer: "sgd", lr: 0.05 },
   { id: "too_large", model: mlp({ depth: 4, activation: "relu", init: "too_large" }), optimizer: "sgd", lr: 0.01 },
   { id: "too_small", model: model({ init: "too_small" }), optimizer: "sgd", lr: 0.05 },
+  // Cohen et al. 2021: full-batch GD drives λ_max up to 2/η = 20 and holds it there.
+  {
+    id: "edge_of_stability",
+    model: model({}),
+    optimizer: "sgd",
+    lr: 0.1,
+    trainer: { batch_size: "full", sharpness_every: 10, noise_scale_every: 50, sharpness_samples: 512 },
+  },
 ]);
 
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
-/** The preset this network and optimizer are, or null. */
+/** The preset this network and training are, or null. */
 export function presetOf(m, trainer) {
   const preset = PRESETS.find(
-    (p) => same(normalModel(p.model), normalModel(m)) && p.optimizer === trainer.optimizer && p.lr === trainer.hyperparameters.lr,
+    (p) =>
+      same(normalModel(p.model), normalModel(m)) &&
+      p.optimizer === trainer.optimizer &&
+      p.lr === trainer.hyperparameters.lr &&
+      Object.entries(p.trainer ?? {}).every(([name, value]) => trainer[name] === value),
   );
   return preset ? preset.id : null;
+}
+
+/** The training settings a preset makes of these: its own, and a full batch back to the default for a preset
+ * that does not ask for one (full-batch Adam is nobody's recipe). */
+export function presetTrainer(preset, trainer) {
+  const batch = trainer.batch_size === "full" ? DEFAULT_TRAINER.batch_size : trainer.batch_size;
+  return { ...trainer, batch_size: batch, ...(preset.trainer ?? {}) };
 }
 
 const clamp = (v, lo, hi) => Math.min(Math.max(v, lo), hi);
@@ -131,5 +159,7 @@ export function normalSchedule(raw) {
   return out;
 }
 
-export const normalBatch = (n) => clamp(Math.round(Number(n) || DEFAULT_TRAINER.batch_size), 1, 512);
+export const normalBatch = (n) => (n === "full" ? "full" : clamp(Math.round(Number(n) || DEFAULT_TRAINER.batch_size), 1, 512));
+export const normalEvery = (n) => clamp(Math.round(Number(n) || 0), 0, 1_000_000);
+export const normalSamples = (n) => clamp(Math.round(Number(n) || DEFAULT_TRAINER.sharpness_samples), 2, 2048);
 export const normalSeed = (n) => clamp(Math.round(Number(n) || 0), 0, MAX_SEED);

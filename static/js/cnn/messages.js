@@ -27,6 +27,8 @@ export const CNN_SERVER = Object.freeze({
   STATE: "cnn_state",
   FRAME: "cnn_frame",
   SNAPSHOT: "cnn_snapshot",
+  SHARPNESS: "cnn_sharpness",
+  NOISE_SCALE: "cnn_noise_scale",
   NOTICE: "notice",
   ERROR: "error",
   LANDSCAPE_PLANE: "cnn_landscape_plane",
@@ -82,6 +84,12 @@ function onMessage(message) {
     case CNN_SERVER.SNAPSHOT:
       cnn.store.addSnapshot(message.report);
       break;
+    case CNN_SERVER.SHARPNESS:
+      cnn.store.addSharpness(message);
+      break;
+    case CNN_SERVER.NOISE_SCALE:
+      cnn.store.addNoiseScale(message);
+      break;
     case CNN_SERVER.NOTICE:
       toast(tOr(`notice.${message.code}`, message.message), "info");
       break;
@@ -117,6 +125,9 @@ function onState(state) {
     hyperparameters: { ...tr.hyperparameters, ...cnn.hpQueue },
     batch_size: tr.batch_size,
     schedule: tr.schedule,
+    sharpness_every: tr.sharpness_every,
+    noise_scale_every: tr.noise_scale_every,
+    sharpness_samples: tr.sharpness_samples,
   };
   cnn.playing = state.playing;
   cnn.speed = state.speed;

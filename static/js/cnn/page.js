@@ -17,6 +17,7 @@ import { NetworkDiagram } from "./views/diagram.js";
 import { Filters } from "./views/filters.js";
 import { Histograms } from "./views/histograms.js";
 import { LandscapePanel } from "./views/landscape.js";
+import { NoiseNote, SharpnessNote } from "./views/measurements.js";
 import { ModelForm } from "./views/model-form.js";
 import { Predictions } from "./views/predictions.js";
 import { Tooltip } from "./views/tooltip.js";
@@ -49,6 +50,18 @@ const CHARTS = [
     step: (view, store) => view.update(store),
     resize: (view) => view.resize(),
     reset: (view) => view.invalidate(),
+  },
+  {
+    id: "sharpnessNote",
+    create: () => new SharpnessNote($("cnn-sharp-note")),
+    step: (view, store) => view.update(store, cnn.trainer),
+    reset: (view) => view.update(cnn.store, cnn.trainer),
+  },
+  {
+    id: "noiseNote",
+    create: () => new NoiseNote($("cnn-noise-note")),
+    step: (view, store) => view.update(store, cnn.trainer),
+    reset: (view) => view.update(cnn.store, cnn.trainer),
   },
   {
     id: "grads",
@@ -137,6 +150,7 @@ async function build() {
     onHyperparameters: commands.setHyperparameters,
     onBatch: commands.setBatch,
     onSchedule: commands.setSchedule,
+    onMeasurements: commands.setMeasurements,
   });
   views.transport = new CnnTransport({
     onPlay: commands.togglePlay,
@@ -169,6 +183,8 @@ function relabel() {
   render();
   resetCharts();
   onStatus(cnn.connection);
+  drawn.version = -1; // drawn again now, in the new language, even while paused
+  drawn.snapshot = -1;
   tick();
 }
 

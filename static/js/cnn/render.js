@@ -16,6 +16,8 @@ export function renderSettings() {
   const parameters = cnn.server && JSON.stringify(normalModel(cnn.server.model)) === JSON.stringify(cnn.model) ? cnn.server.parameter_count : null;
   views.modelForm.refresh(cnn.model, presetOf(cnn.model, cnn.trainer), parameters);
   views.trainerForm.refresh(cnn.trainer);
+  views.sharpnessNote?.update(cnn.store, cnn.trainer); // "the first measurement at step …" as soon as it is on
+  views.noiseNote?.update(cnn.store, cnn.trainer);
 }
 
 export function renderTransport() {

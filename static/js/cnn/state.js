@@ -2,13 +2,14 @@
 // page.js), and what derives from them (its part of the URL, the settings as the server takes them). No DOM.
 import { changedHyperparameters, cleanHyperparameters, defaultsOf } from "../hyperparameters.js";
 import { writeUrl } from "../state.js";
-import { cnnLr, DEFAULT_TRAINER, normalBatch, normalModel, normalSchedule, normalSeed } from "./config.js";
+import { cnnLr, DEFAULT_TRAINER, normalBatch, normalEvery, normalModel, normalSamples, normalSchedule, normalSeed } from "./config.js";
 import { CnnStore } from "./store.js";
 
 export const cnn = {
   optimizers: new Map(), // GET /api/optimizers by id
   model: normalModel({}), // ModelConfig without its seed
-  trainer: structuredClone(DEFAULT_TRAINER), // optimizer, hyperparameters (all), batch_size, schedule
+  // optimizer, hyperparameters (all), batch_size, schedule, sharpness_every, noise_scale_every, sharpness_samples
+  trainer: structuredClone(DEFAULT_TRAINER),
   seed: 0, // the model's and the trainer's seed (cnn_reset takes one)
   speed: 50,
   playing: false,
@@ -43,6 +44,9 @@ export function settingsFromUrl(url) {
     hyperparameters: { ...defaultsOf(spec), lr: cnnLr(spec), ...given },
     batch_size: normalBatch(url["cnn.batch"]),
     schedule: normalSchedule(url["cnn.sched"]),
+    sharpness_every: normalEvery(url["cnn.sharp"]),
+    noise_scale_every: normalEvery(url["cnn.noise"]),
+    sharpness_samples: normalSamples(url["cnn.samples"]),
   };
   cnn.seed = normalSeed(url["cnn.seed"]);
   cnn.speed = url["cnn.speed"] > 0 ? url["cnn.speed"] : 50;
@@ -66,6 +70,9 @@ export function urlState() {
     "cnn.opt": { optimizer: cnn.trainer.optimizer, start: null, hyperparameters: { lr: hp.lr, ...(spec ? changedHyperparameters(spec, hp) : {}) } },
     "cnn.batch": cnn.trainer.batch_size,
     "cnn.sched": cnn.trainer.schedule,
+    "cnn.sharp": cnn.trainer.sharpness_every,
+    "cnn.noise": cnn.trainer.noise_scale_every,
+    "cnn.samples": cnn.trainer.sharpness_samples,
     "cnn.speed": cnn.speed,
     "cnn.seed": cnn.seed,
     "cnn.play": cnn.playing,
@@ -84,5 +91,14 @@ export function modelMessage() {
 /** TrainerConfig as the server takes it. */
 export function trainerMessage() {
   const tr = cnn.trainer;
-  return { optimizer: tr.optimizer, hyperparameters: tr.hyperparameters, batch_size: tr.batch_size, schedule: tr.schedule, seed: cnn.seed };
+  return {
+    optimizer: tr.optimizer,
+    hyperparameters: tr.hyperparameters,
+    batch_size: tr.batch_size,
+    schedule: tr.schedule,
+    seed: cnn.seed,
+    sharpness_every: tr.sharpness_every,
+    noise_scale_every: tr.noise_scale_every,
+    sharpness_samples: tr.sharpness_samples,
+  };
 }

@@ -1,6 +1,7 @@
 // Every training step the page has seen, as columns (one typed array per measurement), the validation
-// points, and the recent snapshots. Fed by the socket's cnn_frame and cnn_snapshot messages; read by the
-// charts. No DOM here. A value the server sent as null (not finite) is NaN.
+// points, the sharpness measurements, the latest noise scale, and the recent snapshots. Fed by the socket's
+// cnn_frame, cnn_sharpness, cnn_noise_scale and cnn_snapshot messages; read by the charts. No DOM here. A
+// value the server sent as null (not finite) is NaN.
 
 export const MAX_STEPS = 100_000; // the server's max_history: a run never has more
 export const MAX_SNAPSHOTS = 240; // ~2 a second while training: the last two minutes of histograms
@@ -51,6 +52,10 @@ export class CnnStore {
     this.ratio = new Map(); // parameter name → Column of ‖Δθ‖/‖θ‖
     this.layerKinds = new Map(); // layer name → conv / linear / activation
     this.evals = { step: new Column(), loss: new Column(), accuracy: new Column() };
+    // cnn_sharpness: its step, λ_max and threshold (NaN where none is known), one entry per measurement
+    this.sharpness = { step: new Column(), value: new Column(), threshold: new Column() };
+    this.lastSharpness = null; // the newest cnn_sharpness, whole
+    this.noiseScale = null; // the newest cnn_noise_scale, whole
     this.last = null; // the newest StepReport, whole
     this.diverged = null; // the first step whose loss was not finite: {step, lr}
     this.snapshots = []; // [{step, grad: Map(name → Histogram), weight: Map(name → Histogram)}]
@@ -116,6 +121,22 @@ export class CnnStore {
       map.set(name, column);
     }
     return map.get(name);
+  }
+
+  /** A cnn_sharpness, after the frame of its step. One not after the last means a new run. */
+  addSharpness(m) {
+    const s = this.sharpness;
+    if (s.step.length && m.step <= s.step.last) this.sharpness = { step: new Column(), value: new Column(), threshold: new Column() };
+    this.sharpness.step.push(m.step);
+    this.sharpness.value.push(orNaN(m.lambda_max));
+    this.sharpness.threshold.push(orNaN(m.threshold));
+    this.lastSharpness = m;
+    this.version += 1;
+  }
+
+  addNoiseScale(m) {
+    this.noiseScale = m;
+    this.version += 1;
   }
 
   addSnapshot(report) {

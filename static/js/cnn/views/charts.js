@@ -1,5 +1,6 @@
-// The step charts of a training: loss and accuracy (batch, smoothed, validation), the gradient reaching
-// each weight layer, and each parameter tensor's update-to-weight ratio. Each update() is ONE Plotly call
+// The step charts of a training: loss and accuracy (batch, smoothed, validation) with the sharpness and its
+// stability threshold below them on the same step axis, the gradient reaching each weight layer, and each
+// parameter tensor's update-to-weight ratio. Each update() is ONE Plotly call
 // with every new point of every line (extendTraces), or one Plotly.react when the chart must be redrawn
 // (a new run, thinning, a new y range). Lines longer than MAX_POINTS keep every 2nd, 4th, … step.
 import { t } from "../../i18n.js";
@@ -13,7 +14,8 @@ const SNAP = 0.5; // decades: a y range moves in half-decade steps, not at every
 
 /**
  * A chart of lines against the step. Subclasses say which lines (traces(store)) and the layout.
- * A line: {key, name, color, width?, dash?, yaxis?, markers?, x: Column, y: Column, every?: true (no thinning)}.
+ * A line: {key, name, color, width?, dash?, shape?, yaxis?, markers?, joined?: true (markers on a line),
+ * x: Column, y: Column, every?: true (no thinning)}. Only the "y" axis may be logarithmic.
  */
 class StepChart {
   constructor(div) {
@@ -34,7 +36,7 @@ class StepChart {
 
   update(store) {
     const lines = this.traces(store);
-    const keys = lines.map((l) => l.key).join();
+    const keys = lines.map((l) => (l.markers ? `${l.key}:${markerSize(l)}` : l.key)).join();
     let stride = this.drawn?.stride ?? 1;
     while (store.length / stride > MAX_POINTS) stride *= 2;
     const range = this.yRange(store, lines);
@@ -63,7 +65,8 @@ class StepChart {
       next.push(n);
       const trace = {
         type: "scatter",
-        mode: line.markers ? "markers" : "lines",
+        mode: line.markers ? (line.joined ? "lines+markers" : "markers") : "lines",
+        meta: line.key,
         x,
         y,
         name: line.name,
@@ -71,8 +74,9 @@ class StepChart {
         opacity: line.opacity ?? 1,
         hovertemplate: line.hover,
       };
-      if (line.markers) trace.marker = { color: line.color, size: 6, symbol: line.markers, line: { color: "#0c131b", width: 1 } };
-      else trace.line = { color: line.color, width: line.width ?? 1.5, dash: line.dash ?? "solid" };
+      const size = markerSize(line);
+      if (line.markers) trace.marker = { color: line.color, size, symbol: line.markers, line: { color: "#0c131b", width: size > 3 ? 1 : 0 } };
+      if (!line.markers || line.joined) trace.line = { color: line.color, width: line.width ?? 1.5, dash: line.dash ?? "solid", shape: line.shape ?? "linear" };
       return trace;
     });
     this.drawn = { generation: store.generation, keys, stride, next, range };
@@ -85,6 +89,9 @@ class StepChart {
   }
 }
 
+/** Markers shrink where they crowd (a validation every step, with full batches). */
+const markerSize = (line) => (line.x.length > 120 ? 3 : 6);
+
 /** Points of a line from column index `from` on that fall on the stride; null where not drawable. */
 function collect(line, stride, from, logY) {
   const x = [];
@@ -94,7 +101,7 @@ function collect(line, stride, from, logY) {
   for (; i < n; i += stride) {
     const v = line.y.data[i];
     x.push(line.x.data[i]);
-    y.push(Number.isFinite(v) && (!logY || line.yaxis === "y2" || v > 0) ? v : null);
+    y.push(Number.isFinite(v) && (!logY || (line.yaxis ?? "y") !== "y" || v > 0) ? v : null);
   }
   return { x, y, next: i };
 }
@@ -118,6 +125,10 @@ export class LossChart extends StepChart {
     const c = store.cols;
     const e = store.evals;
     const hover = (key) => `${t(key)}: %{y:.4~g}<extra></extra>`;
+    return [...this.lossLines(c, e, hover), ...sharpnessLines(store, hover)];
+  }
+
+  lossLines(c, e, hover) {
     return [
       { key: "loss", name: t("cnn.loss.batch"), x: c.step, y: c.loss, color: "#5ac8fa", width: 1, opacity: 0.35, hover: hover("cnn.loss.batch") },
       { key: "loss_ema", name: t("cnn.loss.smoothed"), x: c.step, y: c.loss_ema, color: "#5ac8fa", width: 2.2, hover: hover("cnn.loss.smoothed") },
@@ -127,14 +138,54 @@ export class LossChart extends StepChart {
     ];
   }
 
-  layout() {
+  /** With sharpness measurements, the lower third of the chart is theirs, on the same step axis. Its range
+   * holds every value and threshold: linear from 0 to a round number above them (so it changes rarely), or
+   * logarithmic in half decades when they span more than SPREAD (an adaptive optimizer's λ_max(P⁻¹H) falls
+   * by orders of magnitude as its preconditioner fills in). */
+  yRange(store) {
+    const s = store.sharpness;
+    if (!s.step.length) return null;
+    let lo = Infinity;
+    let hi = 0;
+    let positive = true;
+    for (const column of [s.value, s.threshold]) {
+      for (let i = 0; i < column.length; i += 1) {
+        const v = column.data[i];
+        if (!Number.isFinite(v)) continue;
+        positive &&= v > 0;
+        lo = Math.min(lo, v);
+        hi = Math.max(hi, v);
+      }
+    }
+    if (positive && hi / lo > SPREAD) {
+      const range = [Math.floor((Math.log10(lo) - 0.1) / SNAP) * SNAP, Math.ceil((Math.log10(hi) + 0.1) / SNAP) * SNAP];
+      return { sharpness: range, log: true };
+    }
+    return { sharpness: [0, niceAbove(1.15 * hi)], log: false };
+  }
+
+  layout(range) {
+    const split = range !== null;
+    const top = split ? [0.42, 1] : [0, 1];
     return {
       ...baseLayout({ ...MARGIN, r: 40 }),
       hovermode: "x unified",
       hoverlabel: HOVER_LABEL,
-      xaxis: axis(t("cnn.chart.step"), { rangemode: "tozero" }),
-      yaxis: axis(t("cnn.loss.y"), { type: "log", exponentformat: "power", color: "#5ac8fa" }),
+      xaxis: axis(t("cnn.chart.step"), { rangemode: "tozero", ...(split ? { anchor: "y3" } : {}) }),
+      yaxis: axis(t("cnn.loss.y"), { type: "log", exponentformat: "power", color: "#5ac8fa", domain: top }),
+      ...(split
+        ? {
+            yaxis3: axis(t(range.log ? "cnn.sharp.y_log" : "cnn.sharp.y"), {
+              domain: [0, 0.32],
+              range: range.sharpness,
+              color: SHARPNESS,
+              zeroline: false,
+              ...(range.log ? { type: "log", exponentformat: "power" } : {}),
+            }),
+          }
+        : {}),
       yaxis2: axis(t("cnn.loss.y2"), {
+        domain: top,
         overlaying: "y",
         side: "right",
         range: [0, 1],
@@ -148,6 +199,28 @@ export class LossChart extends StepChart {
       }),
     };
   }
+}
+
+const SHARPNESS = "#ffb454";
+const SPREAD = 100; // the sharpness panel turns logarithmic past this ratio of its largest to smallest value
+
+/** The smallest round number (1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 × 10^k) at least x; 1 for x ≤ 0. */
+function niceAbove(x) {
+  if (!(x > 0)) return 1;
+  const power = 10 ** Math.floor(Math.log10(x));
+  return [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10].map((m) => m * power).find((v) => v >= x * (1 - 1e-12));
+}
+
+/** λ_max at each measurement, and the threshold it is stable below (a step line: it changes with η). */
+function sharpnessLines(store, hover) {
+  const s = store.sharpness;
+  if (!s.step.length) return [];
+  const last = store.lastSharpness;
+  const name = t(last.quantity === "preconditioned_sharpness" ? "cnn.sharp.preconditioned" : "cnn.sharp.lambda");
+  return [
+    { key: `sharpness:${last.quantity}`, name, x: s.step, y: s.value, color: SHARPNESS, width: 1.6, markers: "circle", joined: true, yaxis: "y3", every: true, hover: `${name}: %{y:.4~g}<extra></extra>` },
+    { key: "threshold", name: t("cnn.sharp.threshold"), x: s.step, y: s.threshold, color: "rgba(255,255,255,0.75)", width: 1.2, dash: "dash", shape: "hv", yaxis: "y3", every: true, hover: hover("cnn.sharp.threshold") },
+  ];
 }
 
 /** Weight layers (conv, linear) in order, each with its colour, first cool to last warm. */

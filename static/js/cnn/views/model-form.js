@@ -27,6 +27,7 @@ export const PRESET_LABELS = {
   relu_kaiming: ["cnn.preset.relu_kaiming", "cnn.preset.relu_kaiming_hint"],
   too_large: ["cnn.preset.too_large", "cnn.preset.too_large_hint"],
   too_small: ["cnn.preset.too_small", "cnn.preset.too_small_hint"],
+  edge_of_stability: ["cnn.preset.edge_of_stability", "cnn.preset.edge_of_stability_hint"],
 };
 const CUSTOM = "";
 

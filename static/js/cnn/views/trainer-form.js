@@ -1,10 +1,11 @@
 // The training card: the optimizer and its hyperparameters (the rows every optimizer is tuned with,
-// hyperparameters.js), the batch size, and the learning-rate schedule with its parameters. Every change
-// applies from the next step, live.
+// hyperparameters.js), the batch size, the learning-rate schedule with its parameters, and how often the
+// sharpness and the gradient noise scale are measured (on how many digits). Every change applies from the
+// next step, live.
 import { el } from "../../dom.js";
 import { hyperparameterRows, syncHyperparameterRows } from "../../hyperparameters.js";
 import { t, tOr } from "../../i18n.js";
-import { BATCH_SIZES, normalSchedule, SCHEDULES } from "../config.js";
+import { BATCH_SIZES, NOISE_EVERY, normalBatch, normalSchedule, SAMPLES, SCHEDULES, SHARPNESS_EVERY } from "../config.js";
 import { SchedulePreview } from "./schedule-preview.js";
 
 const SCHEDULE_LABELS = {
@@ -24,7 +25,8 @@ const PARAMETER_LABELS = {
 export class TrainerForm {
   /**
    * @param {Map<string, object>} optimizers GET /api/optimizers by id
-   * @param {object} handlers onOptimizer(id), onHyperparameters(partial), onBatch(n), onSchedule(schedule)
+   * @param {object} handlers onOptimizer(id), onHyperparameters(partial), onBatch(n), onSchedule(schedule),
+   *   onMeasurements({sharpness_every?, noise_scale_every?, sharpness_samples?})
    */
   constructor(optimizers, handlers) {
     const $ = (id) => document.getElementById(id);
@@ -38,10 +40,17 @@ export class TrainerForm {
     this.scheduleParams = $("cnn-schedule-params");
     this.scheduleRule = $("cnn-schedule-rule");
     this.preview = new SchedulePreview($("cnn-schedule-preview"));
+    this.sharpness = $("cnn-sharp-every");
+    this.noise = $("cnn-noise-every");
+    this.samples = $("cnn-samples");
     this.step = 0;
     this.trainer = null;
     this.optimizer.addEventListener("change", () => handlers.onOptimizer(this.optimizer.value));
-    this.batch.addEventListener("change", () => handlers.onBatch(Number(this.batch.value)));
+    this.batch.addEventListener("change", () => handlers.onBatch(normalBatch(this.batch.value)));
+    const measure = (select, name) => select.addEventListener("change", () => handlers.onMeasurements({ [name]: Number(select.value) }));
+    measure(this.sharpness, "sharpness_every");
+    measure(this.noise, "noise_scale_every");
+    measure(this.samples, "sharpness_samples");
     this.schedule.addEventListener("change", () => handlers.onSchedule(normalSchedule({ kind: this.schedule.value })));
   }
 
@@ -54,7 +63,15 @@ export class TrainerForm {
         return option;
       }),
     );
-    this.batch.replaceChildren(...BATCH_SIZES.map((n) => el("option", { text: String(n), attrs: { value: String(n) } })));
+    this.batch.replaceChildren(
+      ...BATCH_SIZES.map((n) => el("option", { text: n === "full" ? t("cnn.train.batch_full") : String(n), attrs: { value: String(n) } })),
+    );
+    const every = (n) => (n === 0 ? t("cnn.train.every_off") : t("cnn.train.every_steps", { n }));
+    this.sharpness.replaceChildren(...SHARPNESS_EVERY.map((n) => el("option", { text: every(n), attrs: { value: String(n) } })));
+    this.noise.replaceChildren(...NOISE_EVERY.map((n) => el("option", { text: every(n), attrs: { value: String(n) } })));
+    this.samples.replaceChildren(
+      ...SAMPLES.map((n) => el("option", { text: n === 2048 ? t("cnn.train.samples_all") : String(n), attrs: { value: String(n) } })),
+    );
     this.schedule.replaceChildren(
       ...Object.keys(SCHEDULES).map((kind) => el("option", { text: t(SCHEDULE_LABELS[kind][0]), attrs: { value: kind } })),
     );
@@ -77,10 +94,15 @@ export class TrainerForm {
       const values = () => this.trainer.hyperparameters;
       this.hps.replaceChildren(...spec.hyperparameters.flatMap((hp) => hyperparameterRows(spec, hp, values, this.handlers.onHyperparameters)));
     } else if (spec) syncHyperparameterRows(this.hps, spec, trainer.hyperparameters);
-    if (![...this.batch.options].some((o) => Number(o.value) === trainer.batch_size)) {
-      this.batch.append(el("option", { text: String(trainer.batch_size), attrs: { value: String(trainer.batch_size) } }));
+    for (const [select, value] of [
+      [this.batch, trainer.batch_size],
+      [this.sharpness, trainer.sharpness_every],
+      [this.noise, trainer.noise_scale_every],
+      [this.samples, trainer.sharpness_samples],
+    ]) {
+      if (![...select.options].some((o) => o.value === String(value))) select.append(el("option", { text: String(value), attrs: { value: String(value) } }));
+      select.value = String(value);
     }
-    this.batch.value = String(trainer.batch_size);
     const schedule = trainer.schedule;
     this.schedule.value = schedule.kind;
     this.scheduleRule.textContent = t(SCHEDULE_LABELS[schedule.kind][1]);
