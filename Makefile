@@ -12,7 +12,7 @@ TORCH_VERSION := 2.13.0
 TORCH_INDEX ?=
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test test-docker lint format bench clean
+.PHONY: run test fuzz test-docker lint format bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -54,16 +54,25 @@ format: $(VENV)/.test-installed
 test: lint
 	$(PY) -m pytest
 
+# tests/test_fuzz.py at 8x the examples `make test` runs (2 600): 20 800; it fails if fewer than 20 000 ran to
+# the end. A test may take 8x its usual time too: 30 min each before pytest-timeout calls it a hang.
+fuzz: $(VENV)/.test-installed
+	GDVIZ_FUZZ_SCALE=8 GDVIZ_FUZZ_MIN_EXAMPLES=20000 $(PY) -m pytest tests/test_fuzz.py --timeout=1800
+
 # Build the image and run it (starts a Docker daemon and makes a local base image if it has to).
 test-docker: $(VENV)/.test-installed
 	@command -v dockerd >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io debootstrap >/dev/null; }
 	GDVIZ_TEST_DOCKER=1 $(PY) -m pytest tests/docker -p no:cacheprovider
 
-bench: $(VENV)/.test-installed  ## every benchmark in bench/, one after another (~6 min; run on a quiet machine)
+bench: $(VENV)/.test-installed  ## every benchmark in bench/, one after another (~9 min; run on a quiet machine)
 	$(PY) bench/engine.py
 	$(PY) bench/latency.py
 	$(PY) bench/load.py
+	$(PY) bench/load.py --speed 150
 	$(PY) bench/load.py --trainings 8
+	$(PY) bench/cost.py
+	$(PY) bench/rest_pool.py
+	$(PY) bench/abuse.py
 	$(PY) bench/browser_fps.py
 	$(PY) bench/cnn.py
 	$(PY) bench/landscape.py

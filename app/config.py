@@ -42,14 +42,35 @@ class Settings(BaseSettings):
     )
     default_grid: int = Field(120, ge=10, description="grid points per axis when the request does not say")
     max_basin_n: int = Field(200, ge=2, description="starts per axis for a basin map (200² = 40 000 runners)")
-    max_basin_work: int = Field(
-        20_000_000,
-        ge=1000,
-        description="runner-steps per basin or stability map (n² × steps); ~2 s of compute",
+    max_work: int = Field(
+        200_000_000,
+        ge=10_000,
+        description="sample-evaluations per request (a sample's loss at one point, 13-29 ns; a built-in "
+        "runner-step counts 6, a tick 6000: app/descent/cost.py); ~2 s of one core, the issue's grid of "
+        "300² points × 2000 samples fits; a live race may ask for this much per 2 s",
+    )
+    max_request_bytes: int = Field(
+        256_000_000,
+        ge=32_000_000,
+        description="bytes one request may hold at its peak; grids and maps are evaluated in chunks to stay "
+        "under it (a replica has 2 GiB)",
     )
     max_coordinate: float = Field(1e6, gt=0, description="largest |x| or |y| accepted for a start point")
     divergence_bound: float = Field(
         1e8, gt=0, description="a runner whose |θᵢ| passes this counts as diverged (beside non-finite values)"
+    )
+    rest_workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="REST requests computing at once (threads); each holds the GIL for much of its work, "
+        "so more share one core and slow the live frame loop more (bench/rest_pool.py)",
+    )
+    rest_queue: int = Field(
+        8,
+        ge=0,
+        description="REST requests waiting for a compute thread, past which they are refused (429); 8 of "
+        "the largest (~2 s each) are done within ~20 s, well inside the proxy's 60 s timeout",
     )
 
     # --- custom expressions ---
@@ -57,6 +78,18 @@ class Settings(BaseSettings):
     expression_max_nodes: int = Field(200, ge=10, description="syntax tree nodes in a custom f(x, y)")
     expression_max_depth: int = Field(40, ge=5, description="syntax tree depth in a custom f(x, y)")
     expression_max_exponent: float = Field(64.0, gt=0, description="largest |constant exponent| in **")
+    trace_cache_entries: int = Field(
+        128,
+        ge=1,
+        description="traced autograd graphs kept in the process (the 17 built-in surfaces and recent "
+        "expressions), least recently used out first; a graph not kept is traced again (0.1-3 s)",
+    )
+    trace_cache_bytes: int = Field(
+        64 * 2**20,
+        ge=2**20,
+        description="bytes those graphs may hold (estimated, 32 KiB + 6 KiB a graph node: 0.3-3.6 MB each); "
+        "the built-ins take ~7 MB, the rest holds 16 of the largest expressions or ~150 small ones",
+    )
 
     # --- live sessions ---
     max_runners: int = Field(8, ge=1, le=64, description="runners in one session's race")

@@ -8,6 +8,7 @@ Limits come from those settings, passed in pydantic's context
 
 from __future__ import annotations
 
+import ast
 from functools import lru_cache
 from typing import Annotated, Any
 
@@ -24,6 +25,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from app.config import Settings
+from app.descent import cost
 from app.descent.data import DATA_PROBLEMS, DataProblem, build_problem
 from app.descent.expressions import ExpressionError, ExpressionLimits, compile_expression
 from app.descent.surfaces import SURFACES, Surface
@@ -80,6 +82,7 @@ class ExpressionSurface(BaseModel):
     y_range: Range = Field((-5.0, 5.0), description="plot domain of y")
     _limits: ExpressionLimits | None = PrivateAttr(None)  # those it was validated with
     _compiled: Any = PrivateAttr(None)
+    _nodes: int = PrivateAttr(0)
 
     @field_validator("expression")
     @classmethod
@@ -100,7 +103,13 @@ class ExpressionSurface(BaseModel):
     @model_validator(mode="after")
     def _keep_limits(self, info: ValidationInfo) -> ExpressionSurface:
         self._limits = expression_limits(settings_in(info))
+        self._nodes = _nodes(self.expression)
         return self
+
+    @property
+    def nodes(self) -> int:
+        """Syntax-tree nodes, counted as the expression limits count them: what one evaluation costs."""
+        return self._nodes
 
     def surface(self) -> Surface:
         if self._compiled is None:
@@ -125,6 +134,13 @@ class ExpressionSurface(BaseModel):
                 suggested_lr=0.01,
             )
         return self._compiled
+
+
+def _nodes(text: str) -> int:
+    """The nodes of an expression that compiled: operator and context markers are not ast.expr, so this
+    is the count the expression limits check (app/descent/expressions.py, _check_size)."""
+    tree = ast.parse(text.lstrip(" ").replace("^", "**"), mode="eval")
+    return sum(isinstance(node, ast.expr) for node in ast.walk(tree.body))
 
 
 class DataSurface(BaseModel):
@@ -234,6 +250,24 @@ def resolve_surface(ref: str | ExpressionSurface | DataSurface) -> Surface:
     if problem is not None:
         return problem.surface
     return SURFACES[ref] if isinstance(ref, str) else ref.surface()
+
+
+def data_size(ref: str | ExpressionSurface | DataSurface) -> int | None:
+    """The number of samples behind a surface reference (its params' n, without building the data set), or
+    None for an analytic surface or an expression."""
+    problem_id, params = (ref.data, ref.params) if isinstance(ref, DataSurface) else (ref, {})
+    spec = DATA_PROBLEMS.get(problem_id) if isinstance(problem_id, str) else None
+    if spec is None:
+        return None
+    return int(spec.params.model_validate({**spec.defaults, **params}).n)  # omitted params: the defaults
+
+
+def surface_load(ref: str | ExpressionSurface | DataSurface) -> cost.Load:
+    """What one evaluation of the surface touches (app/descent/cost.py): what its requests are priced by."""
+    if isinstance(ref, ExpressionSurface):
+        return cost.expression_load(ref.nodes)
+    samples = data_size(ref)
+    return cost.BUILTIN if samples is None else cost.data_load(samples)
 
 
 def surface_label(ref: str | ExpressionSurface | DataSurface) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import secrets
 import signal
@@ -19,9 +20,11 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from starlette.responses import Response
 
 from app.api import catalog, lessons, pages, runs, socket
+from app.api.compute import ComputePool, Refused
 from app.api.pages import ROOT
 from app.api.responses import error_response
 from app.config import Settings, get_settings
+from app.descent.objective import TRACES
 from app.errors import AppError, from_validation_error
 from app.metrics import Metrics
 from app.sessions.core import session_kinds
@@ -64,11 +67,18 @@ class SecurityHeaders(BaseHTTPMiddleware):
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """On SIGTERM/SIGINT, tell every open page that the server restarts, give the notices a moment to
-    leave, then let uvicorn's own handler shut down (closing sockets with 1012, "service restart")."""
+    """On SIGTERM/SIGINT, tell every open page that the server restarts, answer the REST requests waiting
+    for the compute pool (503), give the notices a moment to leave, then let uvicorn's own handler shut
+    down (closing sockets with 1012, "service restart"). At the end, the pool lets its threads go."""
     loop = asyncio.get_running_loop()
+    app.state.compute.open()
     restore: list[tuple[int, object]] = []
-    if threading.current_thread() is threading.main_thread():
+    if threading.current_thread() is threading.main_thread():  # serving (tests run apps in other threads)
+        # What starting made (torch, the app, its catalogs) lives as long as the process: frozen out of the
+        # collector, a full collection walks only what was made since. Unfrozen, each took 200-250 ms with
+        # the GIL held, a live frame's gap under a storm of requests (bench/abuse.py); frozen, ~10 ms.
+        gc.collect()
+        gc.freeze()
         for sig in (signal.SIGTERM, signal.SIGINT):
             previous = signal.getsignal(sig)
             if not callable(previous):
@@ -76,13 +86,17 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
             def handler(signum: int, frame: object, previous: Callable = previous) -> None:
                 loop.call_soon_threadsafe(app.state.sessions.announce_restart)
+                loop.call_soon_threadsafe(app.state.compute.close)
                 loop.call_soon_threadsafe(loop.call_later, 0.3, previous, signum, frame)
 
             signal.signal(sig, handler)
             restore.append((sig, previous))
-    yield
-    for sig, previous in restore:
-        signal.signal(sig, previous)
+    try:
+        yield
+    finally:
+        app.state.compute.shutdown()
+        for sig, previous in restore:
+            signal.signal(sig, previous)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -95,13 +109,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
     )
     app.state.settings = settings
+    TRACES.resize(settings.trace_cache_entries, settings.trace_cache_bytes)  # one cache per process
     app.state.metrics = Metrics()
     app.state.sessions = SessionRegistry(settings, app.state.metrics, session_kinds())
+    app.state.compute = ComputePool(settings.rest_workers, settings.rest_queue, app.state.metrics)
 
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> Response:
         app.state.metrics.errors.labels(exc.body.code).inc()
-        return error_response(exc)
+        response = error_response(exc)
+        if isinstance(exc, Refused):
+            response.headers.update(exc.headers)  # Retry-After
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -138,7 +157,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
-        """Prometheus metrics: sessions, runners, steps, frames, frame lag, outbox depth, errors by code."""
+        """Prometheus metrics: sessions, runners, steps, frames, frame lag, outbox depth, errors by code, the
+        REST compute pool (waiting, computing, refused; compute seconds and answer bytes by endpoint)."""
         return Response(generate_latest(app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")

@@ -7,22 +7,41 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from app.descent import cost
+from app.descent.cost import Cost
 from app.descent.optimizers import OptimizerChoice
-from app.inputs import Point, Range, SurfaceRef, check_point, check_range, settings_in
+from app.descent.runs import natural_axis
+from app.inputs import Point, Range, SurfaceRef, check_point, check_range, settings_in, surface_load
 
 
-def _check_work(n: int, steps: int, info: ValidationInfo) -> None:
-    """An n×n map of runs costs n² × steps runner-steps; the settings cap it."""
-    limit = settings_in(info).max_basin_work
-    if n * n * steps > limit:
-        raise PydanticCustomError(
-            "too_much_work",
-            "n² × steps = {work} exceeds the limit {limit}; lower n or steps",
-            {"work": n * n * steps, "limit": limit},
-        )
+def _check_cost(priced: Cost, info: ValidationInfo) -> Cost:
+    """Refuse a request whose work or peak memory (app/descent/cost.py) passes the settings' limits."""
+    settings = settings_in(info)
+    for kind, refusal in (
+        ("too_much_work", cost.over_work(priced, settings.max_work)),
+        ("too_much_memory", cost.over_bytes(priced, settings.max_request_bytes)),
+    ):
+        if refusal is not None:
+            raise PydanticCustomError(
+                kind, "{refusal}", {"refusal": refusal, "work": priced.work, "peak_bytes": priced.peak_bytes}
+            )
+    return priced
+
+
+class Priced(BaseModel):
+    """A request priced when validated: ``cost`` holds its work, its peak bytes and the chunk (runners or
+    points evaluated together) that keeps that peak within GDVIZ_MAX_REQUEST_BYTES."""
+
+    _cost: Cost | None = PrivateAttr(None)
+
+    @property
+    def cost(self) -> Cost:
+        if self._cost is None:
+            raise LookupError("a request is priced when validated with the app's settings")
+        return self._cost
 
 
 def _steps_limit(value: int, info: ValidationInfo) -> int:
@@ -32,7 +51,7 @@ def _steps_limit(value: int, info: ValidationInfo) -> int:
     return value
 
 
-class TrajectoryRequest(OptimizerChoice):
+class TrajectoryRequest(OptimizerChoice, Priced):
     """One runner's whole descent, computed at once."""
 
     surface: SurfaceRef = Field(description='surface id or {"expression": ...}', examples=["rosenbrock"])
@@ -48,6 +67,12 @@ class TrajectoryRequest(OptimizerChoice):
     @classmethod
     def _steps(cls, value: int, info: ValidationInfo) -> int:
         return _steps_limit(value, info)
+
+    @model_validator(mode="after")
+    def _priced(self, info: ValidationInfo) -> TrajectoryRequest:
+        max_bytes = settings_in(info).max_request_bytes
+        self._cost = _check_cost(cost.trajectory(self.steps, surface_load(self.surface), max_bytes), info)
+        return self
 
 
 class TrajectoryResponse(BaseModel):
@@ -66,7 +91,7 @@ class TrajectoryResponse(BaseModel):
     reason: str | None = Field(None, description="why it diverged, in words")
 
 
-class BasinsRequest(OptimizerChoice):
+class BasinsRequest(OptimizerChoice, Priced):
     """Where each start of an n×n grid ends up: the basins of attraction of the listed minima."""
 
     surface: SurfaceRef
@@ -95,8 +120,9 @@ class BasinsRequest(OptimizerChoice):
         return value
 
     @model_validator(mode="after")
-    def _work(self, info: ValidationInfo) -> BasinsRequest:
-        _check_work(self.n, self.steps, info)
+    def _priced(self, info: ValidationInfo) -> BasinsRequest:
+        max_bytes = settings_in(info).max_request_bytes
+        self._cost = _check_cost(cost.basins(self.n, self.steps, surface_load(self.surface), max_bytes), info)
         return self
 
 
@@ -115,7 +141,7 @@ class BasinsResponse(BaseModel):
     steps: int
 
 
-class StabilityRequest(OptimizerChoice):
+class StabilityRequest(OptimizerChoice, Priced):
     """Sweep the learning rate (log scale) and one more hyperparameter from one start; classify each run."""
 
     surface: SurfaceRef
@@ -144,8 +170,11 @@ class StabilityRequest(OptimizerChoice):
         return value
 
     @model_validator(mode="after")
-    def _work(self, info: ValidationInfo) -> StabilityRequest:
-        _check_work(self.n, self.steps, info)
+    def _priced(self, info: ValidationInfo) -> StabilityRequest:
+        swept = (self.axis or natural_axis(self.optimizer)) is not None
+        max_bytes = settings_in(info).max_request_bytes
+        priced = cost.stability(self.n, swept, self.steps, surface_load(self.surface), max_bytes)
+        self._cost = _check_cost(priced, info)
         return self
 
 

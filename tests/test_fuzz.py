@@ -1,14 +1,19 @@
 """Bad input, generated: every REST body and every WebSocket message type, well-formed but extreme and
 malformed alike. Each must be answered — 200 or the error shape, never a 500, never NaN in JSON — and the
-same session must still work afterwards.
+same session must still work afterwards. Tests at the end check that every body the REST API reads and every
+message type each socket takes (and each field of theirs) has a strategy here.
 
-At least 2 000 examples run in `make test`; GDVIZ_FUZZ_SCALE=10 runs ten times as many.
+`make test` runs 2 600 examples; GDVIZ_FUZZ_SCALE=n runs n times as many (`make fuzz`: 8, so 20 800) and
+GDVIZ_FUZZ_MIN_EXAMPLES makes the module fail unless at least that many ran to the end.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import re
+from collections import Counter
 from urllib.parse import quote
 
 import pytest
@@ -19,12 +24,16 @@ from hypothesis import strategies as st
 from app.config import Settings
 from app.descent.optimizers import OPTIMIZERS
 from app.descent.surfaces import SURFACES
+from app.lessons import EXERCISES
 from app.main import create_app
 from app.sessions.cnn.protocol import CNN_SERVER_MESSAGE
+from app.sessions.core import session_kinds
 from app.sessions.race.protocol import SERVER_MESSAGE
 from tests.helpers import strict_json
 
 SCALE = int(os.environ.get("GDVIZ_FUZZ_SCALE", "1"))
+MIN_EXAMPLES = int(os.environ.get("GDVIZ_FUZZ_MIN_EXAMPLES", "0"))
+EXAMPLES: Counter[str] = Counter()  # test name -> examples that ran to the end
 
 
 def examples(n: int):
@@ -37,6 +46,33 @@ def examples(n: int):
             HealthCheck.data_too_large,
         ],
     )
+
+
+def counted(test):
+    """Count each example the test runs to the end (under @given, which sees the test's own signature)."""
+
+    @functools.wraps(test)
+    def run(*args, **kwargs):
+        test(*args, **kwargs)
+        EXAMPLES[test.__name__] += 1
+
+    return run
+
+
+@pytest.fixture(scope="module", autouse=True)
+def tally(pytestconfig):
+    """After the module: the examples each test ran, their total, and under `make fuzz` the floor on it."""
+    EXAMPLES.clear()
+    yield
+    total = sum(EXAMPLES.values())
+    reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None and EXAMPLES:
+        with pytestconfig.pluginmanager.get_plugin("capturemanager").global_and_fixture_disabled():
+            reporter.write_sep("-", f"hypothesis examples run at GDVIZ_FUZZ_SCALE={SCALE}")
+            for name, n in sorted(EXAMPLES.items()):
+                reporter.write_line(f"{n:>8}  {name}")
+            reporter.write_line(f"{total:>8}  in all")
+    assert total >= MIN_EXAMPLES, f"{total} examples ran, GDVIZ_FUZZ_MIN_EXAMPLES asks for {MIN_EXAMPLES}"
 
 
 # --- strategies --------------------------------------------------------------------------------------------
@@ -68,77 +104,101 @@ expression_text = st.one_of(
     st.text(max_size=80),
     st.sampled_from(["x^2+y^2", "sin(x)*cos(y)", "__import__('os')", "x**9**9", "(" * 500 + "x" + ")" * 500]),
 )
+
+
+def body_of(fields: dict, required: tuple[str, ...] = ()) -> st.SearchStrategy:
+    """Objects with some of these fields (each well-typed or junk) and now and then an unknown one."""
+    optional = {name: s for name, s in fields.items() if name not in required}
+    return st.fixed_dictionaries(
+        {name: fields[name] for name in required}, optional={**optional, "extra_field": junk}
+    )
+
+
+expression_surface_fields = {"expression": expression_text, "x_range": junk, "y_range": junk}
+data_surface_fields = {"data": surface_ids, "params": junk}
 surface = st.one_of(
     surface_ids,
-    st.fixed_dictionaries({"expression": expression_text}, optional={"x_range": junk, "y_range": junk}),
-    st.fixed_dictionaries({"data": surface_ids}, optional={"params": junk}),
+    body_of(expression_surface_fields, required=("expression",)),
+    body_of(data_surface_fields, required=("data",)),
     junk,
 )
 point = st.one_of(st.lists(extreme, min_size=0, max_size=3), junk)
 optimizer = st.one_of(st.sampled_from([*OPTIMIZERS, "sgdx"]), junk)
 
-
-def body_of(fields: dict) -> st.SearchStrategy:
-    """Objects with some of these fields (each well-typed or junk) and now and then an unknown one."""
-    return st.fixed_dictionaries({}, optional={**fields, "extra_field": junk})
-
-
-trajectory_body = body_of(
-    {
-        "surface": surface,
-        "optimizer": optimizer,
-        "hyperparameters": hyperparameters,
-        "start": point,
-        "steps": st.one_of(st.integers(-5, 300), extreme),
-    }
-)
-basins_body = body_of(
-    {
-        "surface": surface,
-        "optimizer": optimizer,
-        "hyperparameters": hyperparameters,
-        "n": st.one_of(st.integers(-2, 12), extreme),
-        "steps": st.one_of(st.integers(-2, 60), extreme),
-        "x_range": point,
-        "y_range": point,
-        "tolerance": extreme,
-    }
-)
-stability_body = body_of(
-    {
-        "surface": surface,
-        "optimizer": optimizer,
-        "hyperparameters": hyperparameters,
-        "start": point,
-        "steps": st.one_of(st.integers(0, 60), extreme),
-        "lr_range": point,
-        "axis": st.one_of(st.sampled_from(["momentum", "beta1", "beta2", "rho", "lr"]), junk),
-        "axis_range": point,
-        "n": st.one_of(st.integers(0, 6), extreme),
-    }
-)
-lesson_bodies = {
-    "gradient": body_of({"x": extreme, "target": extreme, "lr": extreme}),
-    "descent": body_of(
-        {
-            "x": extreme,
-            "target": extreme,
-            "lrs": st.one_of(st.lists(extreme, max_size=8), junk),
-            "steps": st.one_of(st.integers(-2, 250), extreme),
-        }
-    ),
-    "chain": body_of({"W": extreme, "b": extreme, "x": extreme, "target": extreme}),
-    "backprop": body_of(
-        {
-            "activation": st.one_of(st.sampled_from(["sigmoid", "relu", "tanh"]), junk),
-            "depth": st.one_of(st.integers(0, 10), extreme),
-            "width": st.one_of(st.integers(0, 10), extreme),
-            "x": st.one_of(st.lists(extreme, max_size=10), junk),
-            "y": extreme,
-            "seed": extreme,
-        }
-    ),
+trajectory_fields = {
+    "surface": surface,
+    "optimizer": optimizer,
+    "hyperparameters": hyperparameters,
+    "start": point,
+    "steps": st.one_of(st.integers(-5, 300), extreme),
 }
+basins_fields = {
+    "surface": surface,
+    "optimizer": optimizer,
+    "hyperparameters": hyperparameters,
+    "n": st.one_of(st.integers(-2, 12), extreme),
+    "steps": st.one_of(st.integers(-2, 60), extreme),
+    "x_range": point,
+    "y_range": point,
+    "tolerance": extreme,
+}
+stability_fields = {
+    "surface": surface,
+    "optimizer": optimizer,
+    "hyperparameters": hyperparameters,
+    "start": point,
+    "steps": st.one_of(st.integers(0, 60), extreme),
+    "lr_range": point,
+    "axis": st.one_of(st.sampled_from(["momentum", "beta1", "beta2", "rho", "lr"]), junk),
+    "axis_range": point,
+    "n": st.one_of(st.integers(0, 6), extreme),
+}
+gradient_fields = {"x": extreme, "target": extreme, "lr": extreme}
+descent_fields = {
+    "x": extreme,
+    "target": extreme,
+    "lrs": st.one_of(st.lists(extreme, max_size=8), junk),
+    "steps": st.one_of(st.integers(-2, 250), extreme),
+}
+chain_fields = {"W": extreme, "b": extreme, "x": extreme, "target": extreme}
+backprop_fields = {
+    "activation": st.one_of(st.sampled_from(["sigmoid", "relu", "tanh"]), junk),
+    "depth": st.one_of(st.integers(0, 10), extreme),
+    "width": st.one_of(st.integers(0, 10), extreme),
+    "x": st.one_of(st.lists(extreme, max_size=10), junk),
+    "target": extreme,
+    "seed": extreme,
+}
+batches_fields = {
+    "batch_sizes": st.one_of(st.lists(st.one_of(st.integers(-1, 300), extreme), max_size=8), junk),
+    "draws": st.one_of(st.integers(0, 1200), extreme),
+    "w": extreme,
+    "b": extreme,
+    "seed": extreme,
+}
+exercise_check_fields = {"seed": extreme, "answer": st.one_of(st.none(), extreme)}
+# Every JSON body the REST API reads, by path (checked against the app's OpenAPI at the end).
+REST_BODIES = {
+    "/api/trajectory": body_of(trajectory_fields),
+    "/api/basins": body_of(basins_fields),
+    "/api/stability": body_of(stability_fields),
+    "/api/surfaces/grid": st.one_of(surface, junk),
+    "/api/lessons/gradient": body_of(gradient_fields),
+    "/api/lessons/descent": body_of(descent_fields),
+    "/api/lessons/chain": body_of(chain_fields),
+    "/api/lessons/backprop": body_of(backprop_fields),
+    "/api/lessons/batches": body_of(batches_fields),
+    "/api/lessons/{lesson}/check": body_of(exercise_check_fields),
+}
+# What fills each {parameter} of those paths.
+PATH_PARAMETERS = {"lesson": st.one_of(st.sampled_from([*EXERCISES, "nope"]), st.text(max_size=12))}
+
+
+def fill(path: str, data) -> str:
+    """The path with each {parameter} drawn from its strategy."""
+    return re.sub(r"{(\w+)}", lambda m: quote(data.draw(PATH_PARAMETERS[m[1]]), safe=""), path)
+
+
 raw_bytes = st.one_of(
     st.binary(max_size=200),
     st.sampled_from(
@@ -151,7 +211,7 @@ raw_bytes = st.one_of(
 def client():
     # Small work limits: the fuzzer explores validation, not long computations; and no rate limit: the
     # fuzzer sends hundreds of messages a second on purpose.
-    limits = Settings(max_steps=300, max_basin_work=20_000, ws_messages_per_second=1e9)
+    limits = Settings(max_steps=300, max_work=2_000_000, ws_messages_per_second=1e9)
     with TestClient(create_app(limits)) as c:
         yield c
 
@@ -174,25 +234,32 @@ def post(client, path: str, body) -> None:
 
 
 @examples(500)
-@given(body=trajectory_body)
+@given(body=REST_BODIES["/api/trajectory"])
+@counted
 def test_trajectory_bodies(client, body):
     post(client, "/api/trajectory", body)
 
 
 @examples(300)
-@given(body=basins_body)
+@given(body=REST_BODIES["/api/basins"])
+@counted
 def test_basins_bodies(client, body):
     post(client, "/api/basins", body)
 
 
 @examples(300)
-@given(body=stability_body)
+@given(body=REST_BODIES["/api/stability"])
+@counted
 def test_stability_bodies(client, body):
     post(client, "/api/stability", body)
 
 
 @examples(250)
-@given(body=st.one_of(surface, junk), n=st.one_of(st.none(), st.integers(-5, 400), st.text(max_size=5)))
+@given(
+    body=REST_BODIES["/api/surfaces/grid"],
+    n=st.one_of(st.none(), st.integers(-5, 400), st.text(max_size=5)),
+)
+@counted
 def test_grid_bodies_and_queries(client, body, n):
     params = {} if n is None else {"n": n}
     check_answer(client.post("/api/surfaces/grid", params=params, content=json.dumps(body, allow_nan=True)))
@@ -201,37 +268,38 @@ def test_grid_bodies_and_queries(client, body, n):
 
 
 @examples(150)
-@given(
-    content=raw_bytes,
-    path=st.sampled_from(["/api/trajectory", "/api/basins", "/api/stability", "/api/surfaces/grid"]),
+@given(content=raw_bytes, path=st.sampled_from(sorted(REST_BODIES)), data=st.data())
+@counted
+def test_raw_bytes_bodies(client, content, path, data):
+    headers = {"content-type": "application/json"}
+    check_answer(client.post(fill(path, data), content=content, headers=headers))
+
+
+# The bodies without a test of their own above: the lessons', and a new route's once it has its strategy.
+OTHER_BODIES = sorted(
+    set(REST_BODIES) - {"/api/trajectory", "/api/basins", "/api/stability", "/api/surfaces/grid"}
 )
-def test_raw_bytes_bodies(client, content, path):
-    check_answer(client.post(path, content=content, headers={"content-type": "application/json"}))
 
 
 @examples(200)
-@given(lesson=st.sampled_from(sorted(lesson_bodies)), data=st.data())
-def test_lesson_bodies(client, lesson, data):
-    post(client, f"/api/lessons/{lesson}", data.draw(lesson_bodies[lesson]))
+@given(path=st.sampled_from(OTHER_BODIES), data=st.data())
+@counted
+def test_other_bodies(client, path, data):
+    post(client, fill(path, data), data.draw(REST_BODIES[path]))
 
 
 # --- WebSocket ----------------------------------------------------------------------------------------------
 
-batch_spec = st.one_of(
-    st.fixed_dictionaries(
-        {"mode": st.sampled_from(["full", "stochastic", "minibatch", "x"])}, optional={"size": extreme}
-    ),
-    junk,
-)
-runner_spec = body_of(
-    {
-        "id": st.one_of(st.text(max_size=20), junk),
-        "optimizer": optimizer,
-        "hyperparameters": hyperparameters,
-        "start": point,
-        "batch": batch_spec,
-    }
-)
+batch_fields = {"mode": st.sampled_from(["full", "stochastic", "minibatch", "x"]), "size": extreme}
+batch_spec = st.one_of(body_of(batch_fields, required=("mode",)), junk)
+runner_fields = {
+    "id": st.one_of(st.text(max_size=20), junk),
+    "optimizer": optimizer,
+    "hyperparameters": hyperparameters,
+    "start": point,
+    "batch": batch_spec,
+}
+runner_spec = body_of(runner_fields)
 message_fields = {
     "start": {
         "surface": surface,
@@ -301,6 +369,7 @@ counter = iter(range(10**9))
 
 @examples(600)
 @given(text=ws_text, binary=st.booleans())
+@counted
 def test_websocket_messages(session, text, binary):
     if binary:
         session.send_bytes(text.encode("utf-8", "surrogatepass"))
@@ -324,68 +393,59 @@ def test_websocket_messages(session, text, binary):
 # --- the CNN socket ------------------------------------------------------------------------------------
 
 SMALL_NET = {"kind": "cnn", "blocks": [{"channels": 4, "kernel": 3, "pool": "max"}], "depth": 1, "width": 16}
-model_spec = st.one_of(
-    body_of(
-        {
-            "kind": st.one_of(st.sampled_from(["cnn", "mlp", "rnn"]), junk),
-            "blocks": st.one_of(
-                st.lists(
-                    body_of(
-                        {
-                            "channels": st.one_of(st.integers(-1, 20), extreme),
-                            "kernel": st.one_of(st.integers(-1, 9), extreme),
-                            "pool": st.one_of(st.sampled_from(["max", "avg", "none", "min"]), junk),
-                        }
-                    ),
-                    max_size=4,
-                ),
-                junk,
-            ),
-            "depth": st.one_of(st.integers(-1, 10), extreme),
-            "width": st.one_of(st.integers(0, 40), extreme),
-            "activation": st.one_of(st.sampled_from(["relu", "tanh", "sigmoid", "gelu", "swish"]), junk),
-            "batch_norm": scalar,
-            "dropout": extreme,
-            "init": st.one_of(st.sampled_from(["default", "xavier", "kaiming", "too_small", "zeros"]), junk),
-            "seed": extreme,
-        }
-    ),
-    junk,
-)
-schedule_spec = st.one_of(
-    body_of(
-        {
-            "kind": st.one_of(st.sampled_from(["constant", "step", "cosine", "warmup", "cyclic"]), junk),
-            "gamma": extreme,
-            "every": extreme,
-            "total_steps": extreme,
-            "warmup_steps": extreme,
-        }
-    ),
-    junk,
-)
-trainer_spec = st.one_of(
-    body_of(
-        {
-            "optimizer": optimizer,
-            "hyperparameters": hyperparameters,
-            "batch_size": st.one_of(st.integers(-1, 80), extreme),
-            "schedule": schedule_spec,
-            "seed": extreme,
-            "eval_every": extreme,
-            "val_fraction": extreme,
-        }
-    ),
-    junk,
-)
+block_fields = {
+    "channels": st.one_of(st.integers(-1, 20), extreme),
+    "kernel": st.one_of(st.integers(-1, 9), extreme),
+    "pool": st.one_of(st.sampled_from(["max", "avg", "none", "min"]), junk),
+}
+model_fields = {
+    "kind": st.one_of(st.sampled_from(["cnn", "mlp", "rnn"]), junk),
+    "blocks": st.one_of(st.lists(body_of(block_fields), max_size=4), junk),
+    "depth": st.one_of(st.integers(-1, 10), extreme),
+    "width": st.one_of(st.integers(0, 40), extreme),
+    "activation": st.one_of(st.sampled_from(["relu", "tanh", "sigmoid", "gelu", "swish"]), junk),
+    "batch_norm": scalar,
+    "dropout": extreme,
+    "init": st.one_of(st.sampled_from(["default", "xavier", "kaiming", "too_small", "zeros"]), junk),
+    "seed": extreme,
+}
+model_spec = st.one_of(body_of(model_fields), junk)
+schedule_fields = {  # the fields of every kind of schedule, mixed: each kind must refuse the others'
+    "kind": st.one_of(st.sampled_from(["constant", "step", "cosine", "warmup", "cyclic"]), junk),
+    "gamma": extreme,
+    "every": extreme,
+    "total_steps": extreme,
+    "min_factor": extreme,
+    "warmup_steps": extreme,
+}
+schedule_spec = st.one_of(body_of(schedule_fields), junk)
+batch_size = st.one_of(st.integers(-1, 80), st.sampled_from(["full", "all"]), extreme)
+# Measurements, small: a few steps apart on a few digits, so a measured step stays cheap.
+measurement_fields = {
+    "sharpness_every": st.one_of(st.integers(-1, 8), extreme),
+    "noise_scale_every": st.one_of(st.integers(-1, 8), extreme),
+    "sharpness_samples": st.one_of(st.integers(0, 40), extreme),
+}
+trainer_fields = {
+    "optimizer": optimizer,
+    "hyperparameters": hyperparameters,
+    "batch_size": batch_size,
+    "schedule": schedule_spec,
+    "seed": extreme,
+    "eval_every": extreme,
+    "val_fraction": extreme,
+    **measurement_fields,
+}
+trainer_spec = st.one_of(body_of(trainer_fields), junk)
 cnn_message_fields = {
     "cnn_start": {"model": model_spec, "trainer": trainer_spec, "playing": scalar, "speed": extreme},
     "cnn_update": {
         "optimizer": optimizer,
         "hyperparameters": hyperparameters,
-        "batch_size": st.one_of(st.integers(-1, 80), extreme),
+        "batch_size": batch_size,
         "schedule": schedule_spec,
         "eval_every": extreme,
+        **measurement_fields,
     },
     "cnn_model": {"model": model_spec},
     "cnn_reset": {"seed": extreme},
@@ -415,6 +475,7 @@ def cnn_session(client):
 
 @examples(300)
 @given(text=cnn_text, binary=st.booleans())
+@counted
 def test_cnn_socket_messages(cnn_session, text, binary):
     if binary:
         cnn_session.send_bytes(text.encode("utf-8", "surrogatepass"))
@@ -432,3 +493,96 @@ def test_cnn_socket_messages(cnn_session, text, binary):
     if any(m["type"] == "cnn_state" for m in seen[:-1]):
         cnn_session.send_text(json.dumps({"type": "cnn_start", "model": SMALL_NET, "playing": False}))
         alive(cnn_session, next(counter), CNN_SERVER_MESSAGE)
+
+
+# --- every body and every message has its strategy ----------------------------------------------------
+
+# Each socket's message tables, by its path; and the fields of every model a body or a message can hold,
+# by the model's name in the JSON Schema. The tests below derive what must be here from the app itself.
+SOCKET_MESSAGES = {"/ws": message_fields, "/ws/cnn": cnn_message_fields}
+MODEL_FIELDS = {
+    "TrajectoryRequest": trajectory_fields,
+    "BasinsRequest": basins_fields,
+    "StabilityRequest": stability_fields,
+    "GradientRequest": gradient_fields,
+    "DescentRequest": descent_fields,
+    "ChainRequest": chain_fields,
+    "BackpropRequest": backprop_fields,
+    "BatchesRequest": batches_fields,
+    "ExerciseCheck": exercise_check_fields,
+    "ExpressionSurface": expression_surface_fields,
+    "DataSurface": data_surface_fields,
+    "RunnerSpec": runner_fields,
+    "BatchSpec": batch_fields,
+    "ModelConfig": model_fields,
+    "ConvBlock": block_fields,
+    "TrainerConfig": trainer_fields,
+    **{f"{kind}Schedule": schedule_fields for kind in ("Constant", "Step", "Cosine", "Warmup")},
+}
+
+
+def models_in(schema, definitions: dict) -> dict[str, dict]:
+    """Every object model a schema refers to, directly or through others: name -> its JSON Schema."""
+    found: dict[str, dict] = {}
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str):
+                name = ref.rsplit("/", 1)[1]
+                if name not in found:
+                    found[name] = definitions[name]
+                    walk(definitions[name])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(schema)
+    return {name: model for name, model in found.items() if "properties" in model}
+
+
+def unfuzzed_fields(models: dict[str, dict]) -> list[str]:
+    return [
+        f"{name}.{field}"
+        for name, model in models.items()
+        for field in model["properties"]
+        if field not in MODEL_FIELDS.get(name, {})
+    ]
+
+
+def test_every_rest_body_has_a_strategy_for_each_of_its_fields():
+    spec = create_app().openapi()
+    bodies = {
+        path: operation["requestBody"]["content"]["application/json"]["schema"]
+        for path, operations in spec["paths"].items()
+        for operation in operations.values()
+        if "requestBody" in operation
+    }
+    assert sorted(set(bodies) - set(REST_BODIES)) == [], "bodies the API reads without a strategy"
+    assert sorted(set(REST_BODIES) - set(bodies)) == [], "strategies for bodies the API no longer reads"
+    parameters = {name for path in bodies for name in re.findall(r"{(\w+)}", path)}
+    assert sorted(parameters - set(PATH_PARAMETERS)) == [], "path parameters without a strategy"
+    models = {}
+    for schema in bodies.values():
+        models |= models_in(schema, spec["components"]["schemas"])
+    assert unfuzzed_fields(models) == []
+
+
+@pytest.mark.parametrize("kind", session_kinds(), ids=lambda kind: kind.path)
+def test_every_message_type_of_each_socket_has_a_strategy_for_each_of_its_fields(kind):
+    assert kind.path in SOCKET_MESSAGES, f"no message strategies (and no test) for the socket {kind.path}"
+    tables = SOCKET_MESSAGES[kind.path]
+    schema = kind.client.json_schema()
+    types = schema["discriminator"]["mapping"]
+    assert sorted(set(types) - set(tables)) == [], f"message types of {kind.path} without a strategy"
+    models = models_in(schema, schema["$defs"])
+    unfuzzed = [
+        f"{kind_}.{field}"
+        for kind_, ref in types.items()
+        for field in models[ref.rsplit("/", 1)[1]]["properties"]
+        if field not in {"type", "ref", *tables[kind_]}
+    ]
+    messages = {ref.rsplit("/", 1)[1] for ref in types.values()}
+    assert unfuzzed + unfuzzed_fields({n: m for n, m in models.items() if n not in messages}) == []

@@ -7,16 +7,17 @@ from typing import Annotated
 import numpy as np
 from fastapi import APIRouter, Query, Response
 
-from app.api.deps import AppSettings, json_body
+from app.api.compute import BUSY_RESPONSES
+from app.api.deps import AppSettings, Compute, json_body
 from app.api.responses import ERROR_RESPONSES, json_response
 from app.config import Settings
+from app.descent import cost
 from app.descent.data import DATA_PROBLEMS
-from app.descent.objective import FunctionObjective
+from app.descent.grid import surface_values
 from app.descent.optimizers import OPTIMIZERS
-from app.descent.runs import grid_axes
 from app.descent.surfaces import SURFACES, Surface
 from app.errors import AppError
-from app.inputs import CustomSurface, DataSurface, default_problem
+from app.inputs import CustomSurface, DataSurface, ExpressionSurface, default_problem, surface_load
 from app.schemas import (
     DataParameterPublic,
     GridResponse,
@@ -97,11 +98,8 @@ def log_scale_suits(values: np.ndarray) -> bool:
     return bool(values.max() - low > 200 * typical) if typical > 0 else False
 
 
-def surface_grid(surface: Surface, label: str, n: int) -> GridResponse:
-    xs, ys = grid_axes(surface.x_range, surface.y_range, n)
-    gx, gy = np.meshgrid(xs, ys)  # z[j][i] = f(x[i], y[j])
-    with np.errstate(all="ignore"):
-        z = np.array(FunctionObjective(surface.fn).value(gx, gy), dtype=np.float64)
+def surface_grid(surface: Surface, label: str, n: int, chunk: int | None = None) -> GridResponse:
+    xs, ys, z = surface_values(surface, n, chunk)  # z[j][i] = f(x[i], y[j]), ``chunk`` points at a time
     finite = z[np.isfinite(z)]
     z_min = float(finite.min()) if finite.size else None
     z_max = float(finite.max()) if finite.size else None
@@ -130,25 +128,48 @@ def _grid_n(n: int | None, settings: Settings) -> int:
     return n
 
 
-@router.get("/surfaces/{surface_id}/grid", response_model=GridResponse)
-def get_grid(
-    surface_id: str, settings: AppSettings, n: int | None = Query(None, description="points per axis")
+def _priced_grid(
+    n: int | None, ref: str | ExpressionSurface | DataSurface, settings: Settings
+) -> tuple[int, int]:
+    """Points per axis and per chunk of the grid; over GDVIZ_MAX_WORK (or memory even in chunks), a 422."""
+    size = _grid_n(n, settings)
+    priced = cost.grid(size, surface_load(ref), settings.max_request_bytes)
+    refusal = cost.over_work(priced, settings.max_work) or cost.over_bytes(priced, settings.max_request_bytes)
+    if refusal is not None:
+        raise AppError.invalid("query.n", refusal, None, size)
+    return size, priced.chunk
+
+
+@router.get("/surfaces/{surface_id}/grid", response_model=GridResponse, responses=BUSY_RESPONSES)
+async def get_grid(
+    surface_id: str,
+    settings: AppSettings,
+    compute: Compute,
+    n: int | None = Query(None, description="points per axis"),
 ) -> Response:
     """f on an n×n grid over the surface's domain, for contour and 3-D plots."""
-    return json_response(surface_grid(_builtin(surface_id), surface_id, _grid_n(n, settings)))
+    surface = _builtin(surface_id)
+    size, chunk = _priced_grid(n, surface_id, settings)
+    return await compute(lambda: json_response(surface_grid(surface, surface_id, size, chunk)))
 
 
-@router.post("/surfaces/grid", response_model=GridResponse)
-def post_grid(
+@router.post("/surfaces/grid", response_model=GridResponse, responses=BUSY_RESPONSES)
+async def post_grid(
     body: Annotated[CustomSurface, json_body(CustomSurface)],
     settings: AppSettings,
+    compute: Compute,
     n: int | None = Query(None, description="points per axis"),
 ) -> Response:
     """The same grid for a custom expression {"expression": ..., "x_range": ..., "y_range": ...} or a data
     problem with its own data set {"data": "linreg", "params": {"noise": 2}}."""
-    if isinstance(body, DataSurface):
-        return json_response(surface_grid(body.problem().surface, body.data, _grid_n(n, settings)))
-    return json_response(surface_grid(body.surface(), "custom", _grid_n(n, settings)))
+    size, chunk = _priced_grid(n, body, settings)
+
+    def work() -> Response:  # a data problem draws its data set: compute too
+        if isinstance(body, DataSurface):
+            return json_response(surface_grid(body.problem().surface, body.data, size, chunk))
+        return json_response(surface_grid(body.surface(), "custom", size, chunk))
+
+    return await compute(work)
 
 
 @router.get("/optimizers", response_model=list[OptimizerPublic])

@@ -1,4 +1,5 @@
-"""What routes depend on: the settings of the app that serves them, and JSON bodies validated with those.
+"""What routes depend on: the settings of the app that serves them, JSON bodies validated with those, and
+the app's bounded pool for requests that compute.
 
 FastAPI validates a body without pydantic's context, so a body whose limits come from the settings is taken
 as it arrives (parsed as JSON by FastAPI, documented with its model's schema, so the OpenAPI document shows
@@ -8,12 +9,15 @@ same answer in the one error shape.
 
 # No `from __future__ import annotations`: json_body's parameter annotations are built at run time.
 
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Annotated, Any
 
-from fastapi import Body, Depends, Request
+from fastapi import Body, Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import PlainValidator, TypeAdapter, ValidationError
 
+from app.api.compute import ComputePool
 from app.config import Settings
 
 
@@ -23,6 +27,16 @@ async def settings_dep(request: Request) -> Settings:
 
 
 AppSettings = Annotated[Settings, Depends(settings_dep)]
+
+
+async def compute_dep(request: Request) -> Callable[[Callable[[], Response]], Awaitable[Response]]:
+    """``await compute(work)``: the answer ``work`` builds, computed in the app's pool (app/api/compute.py)
+    once there is room, or a 429 when its line is full; timed and measured under the route's path."""
+    pool: ComputePool = request.app.state.compute
+    return partial(pool.respond, request.scope["route"].path)
+
+
+Compute = Annotated[Callable[[Callable[[], Response]], Awaitable[Response]], Depends(compute_dep)]
 
 
 def _as_is(value: Any) -> Any:

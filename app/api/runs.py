@@ -1,4 +1,5 @@
-"""Routes that compute whole runs at once: a trajectory, a basin map, a stability map."""
+"""Routes that compute whole runs at once: a trajectory, a basin map, a stability map. Each computes and
+shapes its answer in the app's bounded compute pool (app/api/compute.py), never on the event loop."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ from typing import Annotated
 
 import numpy as np
 from fastapi import APIRouter, Response
-from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import AppSettings, json_body
+from app.api.compute import BUSY_RESPONSES
+from app.api.deps import AppSettings, Compute, json_body
 from app.api.responses import ERROR_RESPONSES, json_response
 from app.config import Settings
 from app.descent import runs
@@ -23,7 +24,7 @@ from app.schemas import (
     TrajectoryResponse,
 )
 
-router = APIRouter(prefix="/api", tags=["runs"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api", tags=["runs"], responses={**ERROR_RESPONSES, **BUSY_RESPONSES})
 
 # The bodies carry limits from the settings (steps, starts, work, expressions): validated with the app's.
 Trajectory = Annotated[TrajectoryRequest, json_body(TrajectoryRequest)]
@@ -40,72 +41,74 @@ def _nullable(values: np.ndarray) -> list:
 
 
 @router.post("/trajectory", response_model=TrajectoryResponse)
-async def post_trajectory(req: Trajectory, settings: AppSettings) -> Response:
+async def post_trajectory(req: Trajectory, settings: AppSettings, compute: Compute) -> Response:
     """One optimizer's descent: every point, loss and gradient, equal to a plain torch.optim loop."""
     surface = resolve_surface(req.surface)
     start = req.start or surface.default_start
-    result = await run_in_threadpool(
-        runs.trajectory,
-        surface,
-        req.optimizer,
-        req.hyperparameters,
-        start,
-        req.steps,
-        _bound(surface.x_range, surface.y_range, settings),
-    )
-    return json_response(
-        TrajectoryResponse(
-            surface=surface_label(req.surface),
-            optimizer=req.optimizer,
-            hyperparameters=req.hyperparameters,
-            points=result.points.tolist(),
-            losses=result.losses.tolist(),
-            gradients=result.gradients.tolist(),
-            status="ok" if result.diverged_at is None else "diverged",
-            diverged_at=result.diverged_at,
-            reason=result.reason,
+    bound = _bound(surface.x_range, surface.y_range, settings)
+
+    def work() -> Response:
+        result = runs.trajectory(surface, req.optimizer, req.hyperparameters, start, req.steps, bound)
+        return json_response(
+            TrajectoryResponse(
+                surface=surface_label(req.surface),
+                optimizer=req.optimizer,
+                hyperparameters=req.hyperparameters,
+                points=result.points.tolist(),
+                losses=result.losses.tolist(),
+                gradients=result.gradients.tolist(),
+                status="ok" if result.diverged_at is None else "diverged",
+                diverged_at=result.diverged_at,
+                reason=result.reason,
+            )
         )
-    )
+
+    return await compute(work)
 
 
 @router.post("/basins", response_model=BasinsResponse)
-async def post_basins(req: Basins, settings: AppSettings) -> Response:
+async def post_basins(req: Basins, settings: AppSettings, compute: Compute) -> Response:
     """Run an n×n grid of starts together; report which listed minimum each one reached."""
     surface = resolve_surface(req.surface)
     x_range = req.x_range or surface.x_range
     y_range = req.y_range or surface.y_range
-    result = await run_in_threadpool(
-        runs.basin_map,
-        surface,
-        req.optimizer,
-        req.hyperparameters,
-        x_range,
-        y_range,
-        req.n,
-        req.steps,
-        _bound(x_range, y_range, settings),
-        req.tolerance,
-    )
-    n = req.n
-    losses = np.where(np.isfinite(result.final_losses), result.final_losses, np.nan)
-    return json_response(
-        BasinsResponse(
-            surface=surface_label(req.surface),
-            optimizer=req.optimizer,
-            hyperparameters=req.hyperparameters,
-            x=result.x.tolist(),
-            y=result.y.tolist(),
-            minima=list(surface.minima),
-            basin=result.basin.tolist(),
-            final_points=result.final_points.tolist(),
-            final_losses=losses.reshape(n, n).tolist(),
-            steps=req.steps,
+    bound = _bound(x_range, y_range, settings)
+
+    def work() -> Response:
+        result = runs.basin_map(
+            surface,
+            req.optimizer,
+            req.hyperparameters,
+            x_range,
+            y_range,
+            req.n,
+            req.steps,
+            bound,
+            req.tolerance,
+            group=req.cost.chunk,
         )
-    )
+        n = req.n
+        losses = np.where(np.isfinite(result.final_losses), result.final_losses, np.nan)
+        return json_response(
+            BasinsResponse(
+                surface=surface_label(req.surface),
+                optimizer=req.optimizer,
+                hyperparameters=req.hyperparameters,
+                x=result.x.tolist(),
+                y=result.y.tolist(),
+                minima=list(surface.minima),
+                basin=result.basin.tolist(),
+                final_points=result.final_points.tolist(),
+                final_losses=losses.reshape(n, n).tolist(),
+                steps=req.steps,
+            )
+        )
+
+    return await compute(work)
 
 
 @router.post("/stability", response_model=StabilityResponse)
-async def post_stability(req: Stability, settings: AppSettings) -> Response:
+async def post_stability(req: Stability, settings: AppSettings, compute: Compute) -> Response:
     """Sweep (lr, a second hyperparameter) from one start: where it converges, oscillates or diverges."""
     surface = resolve_surface(req.surface)
     axes = runs.sweepable_axes(req.optimizer)
@@ -128,30 +131,36 @@ async def post_stability(req: Stability, settings: AppSettings) -> Response:
                 req.axis_range,
             )
     span = max(surface.x_range[1] - surface.x_range[0], surface.y_range[1] - surface.y_range[0])
-    result = await run_in_threadpool(
-        runs.stability_map,
-        surface,
-        req.optimizer,
-        req.hyperparameters,
-        req.start or surface.default_start,
-        req.lr_range,
-        axis,
-        axis_range,
-        req.n,
-        req.steps,
-        _bound(surface.x_range, surface.y_range, settings),
-        span,
-    )
-    m = len(result.outcome)
-    return json_response(
-        StabilityResponse(
-            surface=surface_label(req.surface),
-            optimizer=req.optimizer,
-            lr=result.lr.tolist(),
-            axis=axis,
-            axis_values=result.axis_values.tolist(),
-            outcome=result.outcome,
-            final_losses=[_nullable(row) for row in result.final_losses.reshape(m, -1)],
-            steps=req.steps,
+    start = req.start or surface.default_start
+    bound = _bound(surface.x_range, surface.y_range, settings)
+
+    def work() -> Response:
+        result = runs.stability_map(
+            surface,
+            req.optimizer,
+            req.hyperparameters,
+            start,
+            req.lr_range,
+            axis,
+            axis_range,
+            req.n,
+            req.steps,
+            bound,
+            span,
+            group=req.cost.chunk,
         )
-    )
+        m = len(result.outcome)
+        return json_response(
+            StabilityResponse(
+                surface=surface_label(req.surface),
+                optimizer=req.optimizer,
+                lr=result.lr.tolist(),
+                axis=axis,
+                axis_values=result.axis_values.tolist(),
+                outcome=result.outcome,
+                final_losses=[_nullable(row) for row in result.final_losses.reshape(m, -1)],
+                steps=req.steps,
+            )
+        )
+
+    return await compute(work)

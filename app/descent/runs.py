@@ -1,5 +1,12 @@
 """Whole runs computed at once on the engine: one trajectory, a basin map, a stability map.
 
+A map steps its runners in groups of ``group`` (app/descent/cost.py sizes them so that a group's pass over a
+data set stays within the memory bound and the cache). Runners never interact, and a group starts at a
+multiple of 64 runners, where the vector loops of torch and NumPy put its runners in one piece: the numbers
+are the same bit for bit (tests/descent/test_cost.py). One exception, as between two maps of different sizes
+today: once runners diverge, the last few of a pass may change places with the scalar tail of a vector loop,
+whose last bit can differ for some functions (torch's sigmoid) when a data set's size is not a multiple of 8.
+
 Pure compute, no FastAPI: the routes validate, call these, and shape the answer.
 """
 
@@ -11,8 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from app.descent.cost import STABILITY_TAIL
 from app.descent.data import DATA_PROBLEMS
-from app.descent.engine import Engine
+from app.descent.engine import Engine, Trace
+from app.descent.grid import grid_axes
 from app.descent.objective import FunctionObjective
 from app.descent.optimizers import get_optimizer
 from app.descent.surfaces import Surface
@@ -73,8 +82,14 @@ def trajectory(
     )
 
 
-def grid_axes(x_range: Sequence[float], y_range: Sequence[float], n: int) -> tuple[np.ndarray, np.ndarray]:
-    return np.linspace(x_range[0], x_range[1], n), np.linspace(y_range[0], y_range[1], n)
+@dataclass
+class _Finals:
+    """Where every runner of a map ended, and what it recorded last."""
+
+    points: np.ndarray  # (R, 2): θ at the end (a diverged runner: its last finite point)
+    losses: np.ndarray  # (R,)
+    diverged: np.ndarray  # (R,) bool
+    traces: list[Trace | None]  # (R,): the last ``tail`` steps, when asked for
 
 
 def _run_many(
@@ -85,18 +100,28 @@ def _run_many(
     steps: int,
     bound: float,
     tail: int = 0,
-) -> tuple[Engine, list[str], dict]:
-    """Step N runners together; return the engine, their ids, and the traces of the last ``tail`` steps."""
-    engine = Engine(objective(surface), bound)
-    ids = [str(k) for k in range(len(starts))]
-    engine.add_many(ids, optimizer_id, hyper_rows, starts)
-    engine.run(steps - tail, record=False)
-    traces = engine.run(tail, record=True) if tail else {}
-    return engine, ids, traces
+    group: int | None = None,
+) -> _Finals:
+    """Step R runners, ``group`` at a time (all together: None); record each one's last ``tail`` steps."""
+    count = len(starts)
+    size = group or max(count, 1)
+    shared = objective(surface)  # one objective: its traced graph is checked once for all groups
+    finals = _Finals(np.empty((count, 2)), np.empty(count), np.empty(count, dtype=bool), [None] * count)
+    for first in range(0, count, size):
+        rows = range(first, min(first + size, count))
+        engine = Engine(shared, bound)
+        ids = [str(k) for k in rows]
+        engine.add_many(ids, optimizer_id, hyper_rows[first : rows.stop], starts[first : rows.stop])
+        engine.run(steps - tail, record=False)
+        traces = engine.run(tail, record=True) if tail else {}
+        _final(engine, surface, ids, finals, first)
+        for k, rid in zip(rows, ids, strict=True):
+            finals.traces[k] = traces.get(rid)
+    return finals
 
 
-def _final(engine: Engine, surface: Surface, ids: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Final points, losses and a diverged flag for every runner (a diverged one: its last finite point)."""
+def _final(engine: Engine, surface: Surface, ids: list[str], finals: _Finals, first: int) -> None:
+    """Final points, losses and diverged flags of one group, written at rows ``first``... of ``finals``."""
     evaluated = engine.evaluate()
     points = np.array([engine.point(rid) for rid in ids]).reshape(-1, 2)
     diverged = np.array([not engine.runners[rid].running for rid in ids])
@@ -108,7 +133,8 @@ def _final(engine: Engine, surface: Surface, ids: list[str]) -> tuple[np.ndarray
     for k, rid in enumerate(ids):
         if rid in evaluated:
             losses[k] = evaluated[rid][1]
-    return points, losses, diverged
+    rows = slice(first, first + len(ids))
+    finals.points[rows], finals.losses[rows], finals.diverged[rows] = points, losses, diverged
 
 
 def nearest_minimum(points: np.ndarray, minima: Sequence[Sequence[float]], radius: float) -> np.ndarray:
@@ -140,16 +166,17 @@ def basin_map(
     steps: int,
     bound: float,
     tolerance: float,
+    group: int | None = None,
 ) -> BasinMap:
+    """Every start of an n×n grid stepped ``steps`` times, ``group`` runners at a time (all: None)."""
     xs, ys = grid_axes(x_range, y_range, n)
     gx, gy = np.meshgrid(xs, ys)  # [j, i]
     starts = np.stack([gx.ravel(), gy.ravel()], axis=1)
     shared = dict(hyperparameters)  # one dict for all: the kernel merges it once
-    engine, ids, _ = _run_many(surface, optimizer_id, [shared] * len(starts), starts, steps, bound)
-    points, losses, diverged = _final(engine, surface, ids)
+    ends = _run_many(surface, optimizer_id, [shared] * len(starts), starts, steps, bound, group=group)
     span = max(x_range[1] - x_range[0], y_range[1] - y_range[0])
-    basin = np.where(diverged, -2, nearest_minimum(points, surface.minima, tolerance * span))
-    return BasinMap(xs, ys, basin.reshape(n, n), points.reshape(n, n, 2), losses.reshape(n, n))
+    basin = np.where(ends.diverged, -2, nearest_minimum(ends.points, surface.minima, tolerance * span))
+    return BasinMap(xs, ys, basin.reshape(n, n), ends.points.reshape(n, n, 2), ends.losses.reshape(n, n))
 
 
 def natural_axis(optimizer_id: str) -> str | None:
@@ -197,8 +224,10 @@ def stability_map(
     steps: int,
     bound: float,
     span: float,
+    group: int | None = None,
 ) -> StabilityMap:
-    """Each (lr, axis) setting from one start: converged, oscillating (still bouncing), slow, or diverged."""
+    """Each (lr, axis) setting from one start: converged, oscillating (still bouncing), slow, or diverged;
+    ``group`` settings stepped at a time (all: None)."""
     lrs = np.geomspace(lr_range[0], lr_range[1], n)
     values = np.linspace(axis_range[0], axis_range[1], n) if axis else np.array([np.nan])
     rows: list[dict[str, Any]] = []
@@ -212,14 +241,12 @@ def stability_map(
                 hp[axis] = float(a)
             rows.append(hp)
     starts = np.repeat(np.asarray(start, dtype=np.float64)[None, :], len(rows), axis=0)
-    tail = min(30, steps // 2)
-    engine, ids, traces = _run_many(surface, optimizer_id, rows, starts, steps, bound, tail)
-    points, losses, diverged = _final(engine, surface, ids)
-    at_minimum = nearest_minimum(points, surface.minima, 0.01 * span) >= 0
+    tail = min(STABILITY_TAIL, steps // 2)
+    ends = _run_many(surface, optimizer_id, rows, starts, steps, bound, tail, group)
+    at_minimum = nearest_minimum(ends.points, surface.minima, 0.01 * span) >= 0
     outcome = []
-    for k, rid in enumerate(ids):
-        trace = traces.get(rid)
-        if diverged[k]:
+    for k, trace in enumerate(ends.traces):
+        if ends.diverged[k]:
             outcome.append("diverged")
             continue
         deltas = trace.deltas if trace is not None else np.zeros((0, 2))
@@ -237,5 +264,5 @@ def stability_map(
         lrs,
         values if axis else np.zeros(0),
         [outcome[j * n : (j + 1) * n] for j in range(m)],
-        losses.reshape(m, n),
+        ends.losses.reshape(m, n),
     )

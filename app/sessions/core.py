@@ -6,7 +6,8 @@ page come back, the frames kept for that, and its play state. A subclass says wh
 (``messages``) and implements ``apply`` (a command → the state to send), ``advance`` (n steps → a frame
 payload and events), ``state``, ``merge`` (two waiting frames → one, or None), and what the loop and the
 metrics count: ``runner_count``, ``frame_steps``, ``warms_up``, ``status``. live.py paces any of them the
-same way.
+same way. A command that needs slow set-up first (tracing a new function, building a data set) says so with
+``preparation``: live.py runs that in a worker thread, then applies the command.
 
 ``SessionKind`` is how a kind declares itself: each package under app/sessions/ holds one kind and exposes
 it as ``KIND``; ``session_kinds()`` finds them all, and the socket routes, the registry and the protocol's
@@ -122,6 +123,16 @@ class SessionCore:
     def status(self) -> str:
         """One line about the session for the logs, e.g. what it runs and how far it is."""
         raise NotImplementedError
+
+    def preparation(self, msg: Any) -> Callable[[], None] | None:
+        """Slow work a validated command needs before ``apply`` (e.g. tracing a new function), or None.
+
+        live.py runs it in a worker thread, off the event loop, and applies the command after it: this
+        session's frames go on meanwhile, its later commands wait behind it in order, other sessions do not
+        notice. It runs outside the session's lock, so it must leave the session alone and only fill caches
+        that ``apply`` then finds full.
+        """
+        return None
 
     def apply(self, msg: Any) -> BaseModel:
         raise NotImplementedError

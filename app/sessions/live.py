@@ -3,13 +3,21 @@
 Three tasks per socket (started by the socket handler): the receive loop calls ``handle_text``; ``run``
 computes frames at the display rate; ``send_loop`` writes the outbox to the socket. Commands are applied
 between compute slices (under one lock), so a hyperparameter change takes effect on the very next step.
-A slice is sized to the frame interval from the measured cost of a tick; slices longer than ~2 ms run in
-a worker thread so the event loop stays responsive.
+A command that needs slow set-up first (``preparation``: a new function to trace) gets it in the warm-up
+thread before it applies, while the frames go on.
+Sessions take turns at computing in their lane's line (lanes.py: start-time fair queuing): a turn's slice
+is what the clock owes, at most an equal share of the lane's CPU budget for one round of the sessions that
+want the CPU, sized from the measured cost of a tick; slices longer than the session's ``inline_budget``
+run in the lane's thread so the event loop stays responsive. When the server cannot give every session
+what it asks for, each gets the same CPU time and a frame every round (a quarter to half a second).
 
 A slow socket never grows memory without bound: frames waiting in the outbox merge into one (their steps
 concatenated, nothing lost; the merged frame says how many it holds), and past ``max_outbox_steps`` the
 frame loop waits. Sent frames stay in a small replay buffer, so a page that reconnects with the same
 session gets the frames it missed.
+
+~430 lines: receiving, pacing and sending share one session's lock, clock credit, lane turn and outbox;
+the outbox itself is in outbox.py, the lanes' turns in lanes.py.
 """
 
 from __future__ import annotations
@@ -18,102 +26,22 @@ import asyncio
 import json
 import logging
 import time
-import weakref
-from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from anyio import CapacityLimiter, to_thread
+from anyio import to_thread
 from pydantic import BaseModel, ValidationError
 
 from app.config import Settings
 from app.errors import AppError, from_validation_error
 from app.metrics import Metrics
 from app.sessions.core import SessionCore
+from app.sessions.lanes import SLICE_SHARE, Lane, Line, lane, warm_up_limiter
 from app.sessions.messages import ErrorFrame, Hello, Limits, Notice, Step
+from app.sessions.outbox import Outbox, frame_text
 
 log = logging.getLogger(__name__)
-
-# Worker threads per event loop for each kind of session that declares a lane (SessionCore.lane): a kind
-# whose slices are many tiny bits of Python holding the GIL gains nothing from more threads (forty threads
-# contending for the GIL made each tick ~5x dearer, bench/load.py), so its sessions share one, in turn.
-_LANES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, CapacityLimiter]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def lane_limiter(lane: str | None, threads: int = 1) -> CapacityLimiter | None:
-    """The limiter of a lane on the running loop (made on first use), or None for anyio's default pool."""
-    if lane is None:
-        return None
-    lanes = _LANES.setdefault(asyncio.get_running_loop(), {})
-    if lane not in lanes:
-        lanes[lane] = CapacityLimiter(threads)
-    return lanes[lane]
-
-
-SLICE_SHARE = 0.8  # of the frame interval spent computing at most, the rest left for sending
-
-
-Merge = Callable[[dict[str, Any], dict[str, Any]], "dict[str, Any] | None"]
-
-
-@dataclass
-class _Item:
-    kind: str  # "text": ready to send; "frame": a payload, numbered and serialized when sent
-    body: Any
-    queued: float  # when it was queued (frame lag)
-    merged: int = 1  # frames it holds
-    steps: int = 0  # steps it holds
-
-
-class Outbox:
-    """What waits for the socket, in order. A frame put after a frame still waiting merges into it."""
-
-    def __init__(self, max_steps: int):
-        self.max_steps = max_steps  # runner-steps waiting, beyond which put_frame waits
-        self.items: deque[_Item] = deque()
-        self.waiting_steps = 0
-        self._ready = asyncio.Event()
-        self._space = asyncio.Event()
-        self._space.set()
-
-    def put(self, text: str) -> None:
-        self.items.append(_Item("text", text, time.monotonic()))
-        self._ready.set()
-
-    async def put_frame(self, payload: dict[str, Any], steps: int, merge: Merge) -> None:
-        """Queue a frame of ``steps`` steps; ``merge`` joins it to a frame still waiting, if it can."""
-        last = self.items[-1] if self.items else None
-        joined = merge(last.body, payload) if last is not None and last.kind == "frame" else None
-        if joined is not None:
-            last.body, last.merged, last.steps = joined, last.merged + 1, last.steps + steps
-        else:
-            self.items.append(_Item("frame", payload, time.monotonic(), 1, steps))
-        self.waiting_steps += steps
-        self._ready.set()
-        while self.waiting_steps > self.max_steps:
-            self._space.clear()
-            await self._space.wait()
-
-    async def get(self) -> _Item:
-        while not self.items:
-            self._ready.clear()
-            await self._ready.wait()
-        item = self.items.popleft()
-        self.waiting_steps -= item.steps
-        if self.waiting_steps <= self.max_steps:
-            self._space.set()
-        return item
-
-
-def frame_text(payload: dict[str, Any], seq: int, merged: int) -> str:
-    """A frame payload (its "type" and body; NumPy arrays and dataclasses welcome) as JSON text. orjson
-    writes NaN and ±Infinity as null."""
-    frame = {**payload, "seq": seq, "coalesced": merged}
-    return orjson.dumps(frame, option=orjson.OPT_SERIALIZE_NUMPY).decode()
 
 
 class LiveSession:
@@ -134,9 +62,19 @@ class LiveSession:
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._tick_cost = self.session.tick_estimate  # s of CPU per tick, updated from measurements
+        self._measured = False  # a tick's cost has been measured once (the estimate replaced)
         self._credit = 0.0  # steps owed by the clock at the current speed
         self._last: float | None = None  # when the credit was last updated
         self._measure = True  # False for the slice after a command that warms up
+        self._line: Lane | None = None  # the lane it takes turns in (made on the loop, at its first slice)
+        self._ticket: asyncio.Future[None] | None = None  # its next turn, asked for before it let one go
+        self._playing = False  # counted among its lane's playing sessions
+        self._deficit = 0.0  # ticks of its last quantum a turn could not use, carried to the next (lanes.py)
+        self._cut = False  # its last slice was cut short by the quantum (it was owed more)
+        self._behind = False  # owed steps after its last slice (behind its clock)
+        self._wanting = False  # counted among its lane's sessions that want the CPU (lanes.py) ...
+        self._enlisted = 0.0  # ... with this cost of a tick
+        self._turned: float | None = None  # when its last turn began, while behind (the lane's round time)
         self._tokens = float(settings.ws_messages_per_second)  # rate limit: a token bucket
         self._refilled = time.monotonic()
         self._dropped = 0  # messages refused by the rate limit since the last error about it
@@ -244,6 +182,9 @@ class LiveSession:
             return
         self.metrics.messages.labels(msg.type).inc()
         try:
+            work = self.session.preparation(msg)
+            if work is not None:  # slow set-up, off the loop; this socket's next commands wait behind it
+                await to_thread.run_sync(work, limiter=warm_up_limiter())
             async with self._lock:
                 state = self.session.apply(msg)
                 if isinstance(msg, Step) or state.playing:
@@ -291,6 +232,12 @@ class LiveSession:
     # --- the frame loop ------------------------------------------------------------------------------------
 
     async def run(self) -> None:
+        try:
+            await self._frames()
+        finally:
+            self._stop_playing()  # closed or cancelled
+
+    async def _frames(self) -> None:
         while not self.closed:
             interval = 1.0 / self.frame_rate()
             s = self.session
@@ -298,14 +245,13 @@ class LiveSession:
                 s.playing = False  # every runner has stopped: say so instead of spinning
                 self.post(s.state("all_stopped"))
             if not (s.runnable and (s.playing or s.pending_steps)):
+                self._stop_playing()
                 self._wake.clear()
                 await self._wake.wait()
                 continue
             began = time.monotonic()
             try:
-                async with self._lock:
-                    ticks = self._due(began, interval)
-                    payload, events, notice = await self._compute(ticks) if ticks else (None, [], None)
+                events, notice = await self._slice(interval)
             except Exception:
                 log.exception("session %s (%s) failed while stepping", s.id, _status(s))
                 s.playing, s.pending_steps = False, 0
@@ -314,39 +260,121 @@ class LiveSession:
                 )
                 self.post(s.state("error"))
                 continue
-            if payload is not None:
-                await self.outbox.put_frame(payload, s.frame_steps(payload), s.merge)
             for event in events:
                 self.post(event)
             if notice is not None:
                 self.post(notice)
                 self.post(s.state("history_limit"))
+            await self.outbox.space()  # a socket that does not read: wait (it asked for no turn meanwhile)
             self._wake.clear()
-            if self._credit >= 1.0 or s.pending_steps:
-                await asyncio.sleep(0)  # behind the clock (fast-forward): compute again at once
+            if self._ticket is not None:
+                await asyncio.sleep(0)  # behind the clock: its next turn is asked for already
                 continue
             try:
                 await asyncio.wait_for(self._wake.wait(), max(0.0, began + interval - time.monotonic()))
             except TimeoutError:
                 pass
 
-    def _due(self, now: float, interval: float) -> int:
-        """How many ticks this slice: single steps first, else what the clock owes at this speed, capped by
-        what fits in the slice and by the history limit."""
+    async def _slice(self, interval: float) -> tuple[list[Any], Notice | None]:
+        """One slice, in a turn of the session's lane; its frame is queued before the turn is given back."""
         s = self.session
-        # The first slice after a (re)start is one tick: it pays for warming up (tracing, first batches),
-        # is not measured, and a page sees its first frame at once.
-        cap = max(1, int(SLICE_SHARE * interval / self._tick_cost)) if self._measure else 1
+        if self._line is None:
+            self._line = lane(s.lane, s.lane_threads)
+        if not self._playing:
+            self._line.playing += 1
+            self._playing = True
+        line, ticket, self._ticket = self._line, self._ticket, None
+        if ticket is None:
+            self._enlist(True)  # from asking for a turn until it has caught up with its clock
+            ticket = line.ask(self._which_line(line))
+        try:
+            await ticket
+        except asyncio.CancelledError:
+            line.drop(ticket)
+            raise
+        try:
+            now = time.monotonic()
+            if self._behind and self._turned is not None:
+                line.lapped(now - self._turned, self._cut)
+            self._turned = now
+            async with self._lock:
+                payload, events, notice = await self._step(interval, line.quantum())
+            if payload is not None:
+                self.outbox.put_frame(payload, s.frame_steps(payload), s.merge)
+            self._behind = self._credit >= 1.0 or s.pending_steps > 0
+            self._enlist(self._behind)
+            if self._behind and not self.outbox.full and not self.closed:
+                self._ticket = line.ask("behind")  # back in the line before this turn passes on
+        finally:
+            line.release()
+        return events, notice
+
+    def _which_line(self, line: Lane) -> Line:
+        """Warm-ups have a line of their own; a session whose speed asks for little of the lane's CPU (see
+        Lane.light) is served before the others: it gets all its steps, as max-min fairness has it."""
+        if not self._measure:
+            return "warm_up"
+        light = not self.session.pending_steps and line.light(self.session.speed * self._tick_cost)
+        return "prompt" if light else "behind"
+
+    def _stop_playing(self) -> None:
+        """Idle or gone: no turn wanted, not counted among the lane's playing sessions."""
+        self._enlist(False)
+        if self._playing and self._line is not None:
+            self._line.playing -= 1
+        self._playing = False
+
+    def _drop_ticket(self) -> None:
+        if self._ticket is not None and self._line is not None:
+            self._line.drop(self._ticket)
+        self._ticket = None
+
+    def _enlist(self, wanting: bool) -> None:
+        """Count this session, with its cost of a tick, among its lane's sessions that want the CPU, or
+        not (then nothing it was owed is carried, and a turn it asked for is dropped)."""
+        if not wanting:
+            self._drop_ticket()
+        if self._line is None:
+            return
+        cost = self._tick_cost if wanting else 0.0
+        self._line.enlist(int(wanting) - int(self._wanting), cost - self._enlisted)
+        self._wanting, self._enlisted = wanting, cost
+        if not wanting:
+            self._behind, self._turned, self._deficit = False, None, 0.0
+
+    async def _step(
+        self, interval: float, quantum: float
+    ) -> tuple[dict[str, Any] | None, list[Any], Notice | None]:
+        ticks = self._due(time.monotonic(), interval, quantum)
+        return await self._compute(ticks) if ticks else (None, [], None)
+
+    def _due(self, now: float, interval: float, quantum: float) -> int:
+        """How many ticks this slice: single steps first, else what the clock owes at this speed; at most
+        the turn's ``quantum`` of ticks and the fraction carried (one tick at least: a frame), at most a
+        whole frame's slice, and within the history limit."""
+        s = self.session
+        whole = max(1, int(SLICE_SHARE * interval / self._tick_cost))  # a frame's slice, for a session alone
+        allowance = quantum + self._deficit
+        if self._measure:
+            cap = min(whole, max(1, int(allowance)))
+        else:
+            # The first slice after a (re)start is one tick: it pays for warming up (first batches, first
+            # checks), is not measured, and a page sees its first frame at once.
+            cap = 1
         if s.pending_steps:
             ticks = min(s.pending_steps, cap)
             s.pending_steps -= ticks
         else:
             if self._last is None:
                 self._last, self._credit = now - interval, 0.0
-            self._credit = min(self._credit + (now - self._last) * s.speed, 2.0 * cap)
+            # Owed by the clock, up to two frames' slices: past that, steps are dropped, not made up.
+            self._credit = min(self._credit + (now - self._last) * s.speed, 2.0 * whole)
             self._last = now
             ticks = min(int(self._credit), cap)
             self._credit -= ticks
+        # Cut short by the quantum while still owed steps: the fraction of a tick left goes to the next turn.
+        self._cut = (self._credit >= 1.0 or s.pending_steps > 0) and ticks == cap < whole
+        self._deficit = max(0.0, min(quantum, allowance - ticks)) if self._cut else 0.0
         return max(0, min(ticks, self.settings.max_history - s.max_step))
 
     async def _compute(self, ticks: int) -> tuple[dict[str, Any] | None, list[Any], Notice | None]:
@@ -356,15 +384,23 @@ class LiveSession:
             began = time.thread_time()  # CPU time: waiting for the GIL under load is not the tick's cost
             return s.advance(ticks), time.thread_time() - began
 
-        if ticks * self._tick_cost > s.inline_budget:
-            limiter = lane_limiter(s.lane, s.lane_threads)
-            (payload, events), spent = await to_thread.run_sync(work, limiter=limiter)
+        if ticks * self._tick_cost > s.inline_budget:  # too long to inline: in the lane's thread
+            (payload, events), spent = await to_thread.run_sync(work, limiter=self._line.limiter)
         else:
             (payload, events), spent = work()
-        per_tick = spent / ticks
         if self._measure:
-            self._tick_cost = 0.7 * self._tick_cost + 0.3 * per_tick
+            # The first measure replaces the kind's estimate (a race of 8 runners on a data set costs more
+            # than one of 2 on a quadratic); later ones move it by degrees.
+            per_tick = spent / ticks
+            self._tick_cost = 0.7 * self._tick_cost + 0.3 * per_tick if self._measured else per_tick
+            self._measured = True
         self._measure = True
+        return self._account(payload, events)
+
+    def _account(
+        self, payload: dict[str, Any] | None, events: list[Any]
+    ) -> tuple[dict[str, Any] | None, list[Any], Notice | None]:
+        s = self.session
         if payload is not None:
             self.metrics.steps.inc(s.frame_steps(payload))
         notice = None

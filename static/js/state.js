@@ -23,6 +23,7 @@ const TYPES = {
     write: String,
   },
   float: { read: number, write: formatNumber },
+  batch: { read: (text) => (text === "full" ? "full" : TYPES.int.read(text)), write: String }, // an int or "full"
   bool: { read: (text) => ({ 1: true, true: true, 0: false, false: false })[text], write: (v) => (v ? "1" : "0") },
   range: {
     read: (text) => {
@@ -66,8 +67,11 @@ export const PROPERTIES = [
   { name: "cnn.dropout", type: "float", fallback: 0 },
   { name: "cnn.init", type: "string", values: ["default", "xavier", "kaiming", "too_small", "too_large"], fallback: "default" },
   { name: "cnn.opt", type: "runner", fallback: { optimizer: "adam", start: null, hyperparameters: { lr: 0.001 } } },
-  { name: "cnn.batch", type: "int", fallback: 64 }, // digits per step
+  { name: "cnn.batch", type: "batch", fallback: 64 }, // digits per step, or "full"
   { name: "cnn.sched", type: "schedule", fallback: { kind: "constant" } },
+  { name: "cnn.sharp", type: "int", fallback: 0 }, // steps between sharpness measurements, 0: off
+  { name: "cnn.noise", type: "int", fallback: 0 }, // steps between noise-scale measurements, 0: off
+  { name: "cnn.samples", type: "int", fallback: 512 }, // digits both are measured on
   { name: "cnn.speed", type: "float", fallback: 50 }, // optimizer steps per second
   { name: "cnn.seed", type: "int", fallback: 0 },
   { name: "cnn.play", type: "bool", fallback: false }, // start training as soon as the tab opens

@@ -1,5 +1,6 @@
 """Browser fixtures: the page served by the shared live server (tests/conftest.py), driven in headless
-Chromium by pytest-playwright, with every console error and every request leaving 127.0.0.1 recorded."""
+Chromium by pytest-playwright. Every test that opens a page fails on a console error or an uncaught
+exception it did not declare with `expect_console`; `watch` records the requests leaving 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from tests.browser.console import Console
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -21,6 +24,14 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 RESULTS = Path(__file__).resolve().parents[2] / "test-results"
+PASSED = pytest.StashKey[bool]()  # on a test item: its body ran to the end without failing
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = (yield).get_result()
+    if report.when == "call":
+        item.stash[PASSED] = report.passed
 
 
 @pytest.fixture(scope="session")
@@ -43,11 +54,41 @@ def results_dir():
     return RESULTS
 
 
+@pytest.fixture(autouse=True)
+def console(request, monkeypatch):
+    """Listen to every context the test makes through the `browser` fixture (pytest-playwright's `context`
+    and `page` included) and fail it at teardown, after its contexts closed, on what the console said."""
+    seen = Console()
+    if "browser" in request.fixturenames:
+        browser = request.getfixturevalue("browser")
+        new_context, new_page = browser.new_context, browser.new_page
+
+        def watched_context(*args, **kwargs):
+            context = new_context(*args, **kwargs)
+            seen.watch(context)
+            return context
+
+        def watched_page(*args, **kwargs):
+            page = new_page(*args, **kwargs)
+            seen.watch(page.context)
+            return page
+
+        monkeypatch.setattr(browser, "new_context", watched_context)
+        monkeypatch.setattr(browser, "new_page", watched_page)
+    yield seen
+    seen.check(finished=request.node.stash.get(PASSED, False))
+
+
+@pytest.fixture
+def expect_console(console):
+    """Declare an error the test provokes on purpose: expect_console(r"regex"); it must show up."""
+    return console.expect
+
+
 @dataclass
 class Watch:
-    """What the page did that it must not: console errors, uncaught exceptions, requests off 127.0.0.1."""
+    """Requests the page made that leave 127.0.0.1 (it must make none)."""
 
-    errors: list[str] = field(default_factory=list)
     foreign: list[str] = field(default_factory=list)
 
 
@@ -55,14 +96,12 @@ class Watch:
 def watch(page, base_url):
     seen = Watch()
     own = re.compile(rf"^(https?|wss?)://{re.escape(base_url.split('://', 1)[1])}/|^(data|blob|about):")
-    page.on("console", lambda m: seen.errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda exc: seen.errors.append(str(exc)))
     page.on("request", lambda r: None if own.match(r.url) else seen.foreign.append(r.url))
     return seen
 
 
 @pytest.fixture
-def gdviz(page, watch):
+def gdviz(page):
     """Open the page with a query string and wait until the session is live and the contour is drawn."""
 
     def open_page(query: str = "?play=0") -> object:

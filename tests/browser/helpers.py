@@ -39,3 +39,11 @@ def click_data_point(page, x: float, y: float, shift: bool = False) -> None:
     page.mouse.click(px, py)
     if shift:
         page.keyboard.up("Shift")
+
+
+def open_blank(page) -> None:
+    """An empty page of the app's origin, to import its modules without booting the app. The browser
+    serves it itself; it names an icon, so Chromium asks for no /favicon.ico (a 404 in the console)."""
+    blank = '<!doctype html><link rel="icon" href="data:,">'
+    page.route("**/blank.html", lambda route: route.fulfill(content_type="text/html", body=blank))
+    page.goto("/blank.html")

@@ -15,7 +15,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, TypeAdapter, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from app.config import Settings
+from app.descent import cost
 from app.descent.optimizers import OptimizerChoice
+from app.errors import AppError
 from app.inputs import Point, SurfaceRef, check_point, settings_in
 from app.sessions.messages import (
     INPUT,
@@ -52,6 +55,24 @@ class BatchSpec(BaseModel):
         if self.mode == "minibatch" and self.size is None:
             raise PydanticCustomError("missing_size", "minibatch needs a size")
         return self
+
+    def samples(self, n: int) -> int | None:
+        """Samples a step draws from a data set of n: None for all of them (the full batch)."""
+        return None if self.mode == "full" else 1 if self.mode == "stochastic" else min(self.size or 1, n)
+
+
+def check_race_cost(
+    settings: Settings, field: str, load: cost.Load, batches: list[BatchSpec], speed: float, received: Any
+) -> None:
+    """Refuse (naming ``field``) a race that would ask for more than GDVIZ_MAX_WORK per 2 s, one core, at
+    ``speed`` steps per second, or whose tick would pass GDVIZ_MAX_REQUEST_BYTES (app/descent/cost.py)."""
+    sizes = [b.samples(int(load.samples)) for b in batches]
+    priced = cost.race_second(sizes, load, speed, settings.frame_rate)
+    refusal = cost.over_race(priced, settings.max_work, speed) or cost.over_bytes(
+        priced, settings.max_request_bytes
+    )
+    if refusal is not None:
+        raise AppError.invalid(field, refusal, None, received)
 
 
 class RunnerSpec(OptimizerChoice):

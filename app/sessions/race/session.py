@@ -2,26 +2,33 @@
 
 Synchronous and socket-free: ``apply`` turns a validated command into the session's new state (or raises
 AppError), ``advance`` steps the engine and packs what happened into a frame. live.py paces it.
+~425 lines in one class on purpose: the commands, the frames and their merging all read and write the same
+runners, traces and batch settings; the messages are in protocol.py, the tracing in preparation.py.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
 from pydantic import ValidationError
 
 from app.config import Settings
+from app.descent import cost
 from app.descent.data import DataObjective, DataProblem, gradient_spread
 from app.descent.engine import Engine, Trace
 from app.descent.optimizers import HYPERPARAMETER_MODELS, explain
 from app.descent.runs import divergence_bound, objective
 from app.descent.surfaces import Surface
 from app.errors import AppError, from_validation_error
-from app.inputs import resolve_problem, resolve_surface
+from app.inputs import resolve_problem, resolve_surface, surface_label, surface_load
 from app.sessions.core import SessionCore
+from app.sessions.messages import SetSpeed
+from app.sessions.race.preparation import prepare_surface, surface_ready
 from app.sessions.race.protocol import (
     CLIENT_MESSAGE,
     AddRunner,
@@ -38,6 +45,7 @@ from app.sessions.race.protocol import (
     StartRun,
     SurfaceInfo,
     UpdateRunner,
+    check_race_cost,
 )
 
 REASONS = {"bound": "bound", "loss": "loss", "gradient": "gradient"}
@@ -87,6 +95,7 @@ class RaceSession(SessionCore):
         self.meta: dict[str, RunnerMeta] = {}
         self.order: list[str] = []  # runner ids in the page's order
         self.seed = 0
+        self.load = cost.BUILTIN  # what one evaluation of the surface touches (app/descent/cost.py)
 
     @property
     def started(self) -> bool:
@@ -112,6 +121,8 @@ class RaceSession(SessionCore):
         elif isinstance(msg, UpdateRunner):
             self._update(msg)
         elif isinstance(msg, AddRunner):
+            batches = [*self._batches(), msg.runner.batch]
+            check_race_cost(self.settings, "runner", self.load, batches, self.speed, msg.runner.id)
             self._add(msg.runner)
         elif isinstance(msg, RemoveRunner):
             self._runner(msg.runner, "runner")
@@ -134,15 +145,28 @@ class RaceSession(SessionCore):
         elif isinstance(msg, SetSurface):
             self._set_surface(msg.surface)
         else:
+            if isinstance(msg, SetSpeed):
+                check_race_cost(self.settings, "speed", self.load, self._batches(), msg.speed, msg.speed)
             self.playback(msg)
         return self.state(msg.type, msg.ref)
+
+    def preparation(self, msg: Any) -> Callable[[], None] | None:
+        """A new surface is made off the event loop (race/preparation.py); None when it is ready."""
+        new = isinstance(msg, StartRun) or (isinstance(msg, SetSurface) and self.engine is not None)
+        return partial(prepare_surface, msg.surface) if new and not surface_ready(msg.surface) else None
 
     def warms_up(self, msg: Any) -> bool:
         """A new surface (or run) traces new functions: the next slice pays for that."""
         return isinstance(msg, StartRun | SetSurface)
 
+    def _batches(self, changed: dict[str, BatchSpec] | None = None) -> list[BatchSpec]:
+        """Every runner's batch mode, those in ``changed`` as changed (what a race's cost counts)."""
+        return [(changed or {}).get(rid, self.meta[rid].batch) for rid in self.order]
+
     def _start(self, msg: StartRun) -> None:
-        self.seed = msg.seed
+        load = surface_load(msg.surface)
+        check_race_cost(self.settings, "speed", load, [r.batch for r in msg.runners], msg.speed, msg.speed)
+        self.seed, self.load = msg.seed, load
         self.surface, self.problem = resolve_surface(msg.surface), resolve_problem(msg.surface)
         self.engine = Engine(self._objective(), bound_for(self.surface, self.settings))
         self.meta, self.order = {}, []
@@ -195,6 +219,8 @@ class RaceSession(SessionCore):
         rid = self._runner(msg.runner, "runner")
         if msg.batch is not None:
             self._check_batch(msg.batch, "batch.mode")
+            batches = self._batches({rid: msg.batch})
+            check_race_cost(self.settings, "batch", self.load, batches, self.speed, msg.batch.size)
             self._set_batch(rid, msg.batch)
             if not msg.hyperparameters and msg.optimizer is None:
                 return
@@ -226,6 +252,8 @@ class RaceSession(SessionCore):
             self.engine.objective.restart(rid)  # a restarted runner replays the same batches
 
     def _set_surface(self, ref: Any) -> None:
+        load = surface_load(ref)
+        check_race_cost(self.settings, "surface", load, self._batches(), self.speed, surface_label(ref))
         surface, problem = resolve_surface(ref), resolve_problem(ref)
         if problem is None:
             batched = [rid for rid in self.order if self.meta[rid].batch.mode != "full"]
@@ -236,7 +264,7 @@ class RaceSession(SessionCore):
                     "a data problem",
                     surface.id,
                 )
-        self.surface, self.problem = surface, problem
+        self.surface, self.problem, self.load = surface, problem, load
         self.engine.set_objective(self._objective())
         for rid in self.order:
             self._set_batch(rid, self.meta[rid].batch)
