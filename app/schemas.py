@@ -57,6 +57,7 @@ class TrajectoryRequest(OptimizerChoice, Priced):
     surface: SurfaceRef = Field(description='surface id or {"expression": ...}', examples=["rosenbrock"])
     start: Point | None = Field(None, description="[x, y]; the surface's default start when omitted")
     steps: int = Field(100, ge=0, description="number of updates")
+    curvature: bool = Field(False, description="also the Hessian's eigenvalues [λ1, λ2] at every point")
 
     @field_validator("start")
     @classmethod
@@ -71,7 +72,8 @@ class TrajectoryRequest(OptimizerChoice, Priced):
     @model_validator(mode="after")
     def _priced(self, info: ValidationInfo) -> TrajectoryRequest:
         max_bytes = settings_in(info).max_request_bytes
-        self._cost = _check_cost(cost.trajectory(self.steps, surface_load(self.surface), max_bytes), info)
+        priced = cost.trajectory(self.steps, surface_load(self.surface), max_bytes, self.curvature)
+        self._cost = _check_cost(priced, info)
         return self
 
 
@@ -89,6 +91,10 @@ class TrajectoryResponse(BaseModel):
         description="first step whose θ, J or ∇J was not finite or left the bound"
     )
     reason: str | None = Field(None, description="why it diverged, in words")
+    curvature: list[tuple[float | None, float | None]] | None = Field(
+        None,
+        description="asked for with curvature: [λ1, λ2] (λ1 ≤ λ2) of ∇²J(points[k]); null where not finite",
+    )
 
 
 class BasinsRequest(OptimizerChoice, Priced):
@@ -242,6 +248,12 @@ class SurfacePublic(BaseModel):
     default_start: tuple[float, float]
     log_scale: bool
     suggested_lr: float
+    hessian: tuple[tuple[float, float], tuple[float, float]] | None = Field(
+        None, description="the constant Hessian when the surface is quadratic on its domain, else null"
+    )
+    condition_number: float | None = Field(
+        None, description="κ = λ_max/λ_min of that Hessian; null when not quadratic or not positive definite"
+    )
 
 
 class GridResponse(BaseModel):

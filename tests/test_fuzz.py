@@ -3,7 +3,7 @@ malformed alike. Each must be answered — 200 or the error shape, never a 500, 
 same session must still work afterwards. Tests at the end check that every body the REST API reads and every
 message type each socket takes (and each field of theirs) has a strategy here.
 
-`make test` runs 2 600 examples; GDVIZ_FUZZ_SCALE=n runs n times as many (`make fuzz`: 8, so 20 800) and
+`make test` runs 2 800 examples; GDVIZ_FUZZ_SCALE=n runs n times as many (`make fuzz`: 8, so 22 400) and
 GDVIZ_FUZZ_MIN_EXAMPLES makes the module fail unless at least that many ran to the end.
 """
 
@@ -131,6 +131,7 @@ trajectory_fields = {
     "hyperparameters": hyperparameters,
     "start": point,
     "steps": st.one_of(st.integers(-5, 300), extreme),
+    "curvature": scalar,
 }
 basins_fields = {
     "surface": surface,
@@ -152,6 +153,15 @@ stability_fields = {
     "axis": st.one_of(st.sampled_from(["momentum", "beta1", "beta2", "rho", "lr"]), junk),
     "axis_range": point,
     "n": st.one_of(st.integers(0, 6), extreme),
+}
+tune_optimizer_fields = {"optimizer": optimizer, "hyperparameters": hyperparameters}
+tune_fields = {
+    "surface": surface,
+    "optimizers": st.one_of(st.lists(body_of(tune_optimizer_fields), max_size=4), junk),
+    "start": point,
+    "steps": st.one_of(st.integers(-2, 60), extreme),
+    "lr_range": point,
+    "n": st.one_of(st.integers(0, 45), extreme),
 }
 gradient_fields = {"x": extreme, "target": extreme, "lr": extreme}
 descent_fields = {
@@ -177,17 +187,22 @@ batches_fields = {
     "seed": extreme,
 }
 exercise_check_fields = {"seed": extreme, "answer": st.one_of(st.none(), extreme)}
+step_factor_fields = {"lr": extreme, "x": extreme, "steps": st.one_of(st.integers(-2, 250), extreme)}
+bowl_fields = {**step_factor_fields, "a": extreme, "b": extreme, "y": extreme}
 # Every JSON body the REST API reads, by path (checked against the app's OpenAPI at the end).
 REST_BODIES = {
     "/api/trajectory": body_of(trajectory_fields),
     "/api/basins": body_of(basins_fields),
     "/api/stability": body_of(stability_fields),
+    "/api/tune": body_of(tune_fields),
     "/api/surfaces/grid": st.one_of(surface, junk),
     "/api/lessons/gradient": body_of(gradient_fields),
     "/api/lessons/descent": body_of(descent_fields),
     "/api/lessons/chain": body_of(chain_fields),
     "/api/lessons/backprop": body_of(backprop_fields),
     "/api/lessons/batches": body_of(batches_fields),
+    "/api/lessons/stability": body_of(step_factor_fields),
+    "/api/lessons/stability/bowl": body_of(bowl_fields),
     "/api/lessons/{lesson}/check": body_of(exercise_check_fields),
 }
 # What fills each {parameter} of those paths.
@@ -254,6 +269,13 @@ def test_stability_bodies(client, body):
     post(client, "/api/stability", body)
 
 
+@examples(200)
+@given(body=REST_BODIES["/api/tune"])
+@counted
+def test_tune_bodies(client, body):
+    post(client, "/api/tune", body)
+
+
 @examples(250)
 @given(
     body=REST_BODIES["/api/surfaces/grid"],
@@ -277,7 +299,7 @@ def test_raw_bytes_bodies(client, content, path, data):
 
 # The bodies without a test of their own above: the lessons', and a new route's once it has its strategy.
 OTHER_BODIES = sorted(
-    set(REST_BODIES) - {"/api/trajectory", "/api/basins", "/api/stability", "/api/surfaces/grid"}
+    set(REST_BODIES) - {"/api/trajectory", "/api/basins", "/api/stability", "/api/tune", "/api/surfaces/grid"}
 )
 
 
@@ -307,6 +329,7 @@ message_fields = {
         "speed": extreme,
         "playing": scalar,
         "seed": extreme,
+        "curvature": scalar,
     },
     "update_runner": {
         "runner": st.one_of(st.sampled_from(["a", "b", "zz"]), junk),
@@ -323,6 +346,7 @@ message_fields = {
     "set_speed": {"speed": extreme},
     "reset": {},
     "set_surface": {"surface": surface},
+    "set_curvature": {"enabled": scalar},
     "warp": {"anything": junk},
 }
 
@@ -504,11 +528,15 @@ MODEL_FIELDS = {
     "TrajectoryRequest": trajectory_fields,
     "BasinsRequest": basins_fields,
     "StabilityRequest": stability_fields,
+    "TuneRequest": tune_fields,
+    "TuneOptimizer": tune_optimizer_fields,
     "GradientRequest": gradient_fields,
     "DescentRequest": descent_fields,
     "ChainRequest": chain_fields,
     "BackpropRequest": backprop_fields,
     "BatchesRequest": batches_fields,
+    "StepFactorRequest": step_factor_fields,
+    "BowlRequest": bowl_fields,
     "ExerciseCheck": exercise_check_fields,
     "ExpressionSurface": expression_surface_fields,
     "DataSurface": data_surface_fields,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Annotated
 
 import numpy as np
@@ -12,6 +13,7 @@ from app.api.deps import AppSettings, Compute, json_body
 from app.api.responses import ERROR_RESPONSES, json_response
 from app.config import Settings
 from app.descent import cost
+from app.descent.curvature import Quadratic, quadratic
 from app.descent.data import DATA_PROBLEMS
 from app.descent.grid import surface_values
 from app.descent.optimizers import OPTIMIZERS
@@ -49,8 +51,16 @@ def data_parameters(problem_id: str) -> list[DataParameterPublic]:
     return out
 
 
+@cache
+def builtin_quadratic(surface_id: str) -> Quadratic | None:
+    """A built-in surface's (or default data problem's) Hessian when it is quadratic: computed once."""
+    s = _builtin(surface_id)
+    return quadratic(s.fn, (s.x_range, s.y_range))
+
+
 def surface_public(s: Surface) -> SurfacePublic:
     data = s.id in DATA_PROBLEMS
+    q = builtin_quadratic(s.id)
     return SurfacePublic(
         id=s.id,
         kind="data" if data else "analytic",
@@ -65,6 +75,8 @@ def surface_public(s: Surface) -> SurfacePublic:
         default_start=s.default_start,
         log_scale=s.log_scale,
         suggested_lr=s.suggested_lr,
+        hessian=None if q is None else q.hessian.tolist(),
+        condition_number=None if q is None else q.condition_number,
     )
 
 

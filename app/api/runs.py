@@ -37,6 +37,9 @@ def _bound(x_range: tuple[float, float], y_range: tuple[float, float], settings:
 
 
 def _nullable(values: np.ndarray) -> list:
+    """Finite values as floats, the rest as None: a flat list, or a list of rows for a 2-D array."""
+    if values.ndim == 2:
+        return [_nullable(row) for row in values]
     return [float(v) if np.isfinite(v) else None for v in values.ravel()]
 
 
@@ -48,20 +51,24 @@ async def post_trajectory(req: Trajectory, settings: AppSettings, compute: Compu
     bound = _bound(surface.x_range, surface.y_range, settings)
 
     def work() -> Response:
-        result = runs.trajectory(surface, req.optimizer, req.hyperparameters, start, req.steps, bound)
-        return json_response(
-            TrajectoryResponse(
-                surface=surface_label(req.surface),
-                optimizer=req.optimizer,
-                hyperparameters=req.hyperparameters,
-                points=result.points.tolist(),
-                losses=result.losses.tolist(),
-                gradients=result.gradients.tolist(),
-                status="ok" if result.diverged_at is None else "diverged",
-                diverged_at=result.diverged_at,
-                reason=result.reason,
-            )
+        result = runs.trajectory(
+            surface, req.optimizer, req.hyperparameters, start, req.steps, bound, req.curvature
         )
+        answer = TrajectoryResponse(
+            surface=surface_label(req.surface),
+            optimizer=req.optimizer,
+            hyperparameters=req.hyperparameters,
+            points=result.points.tolist(),
+            losses=result.losses.tolist(),
+            gradients=result.gradients.tolist(),
+            status="ok" if result.diverged_at is None else "diverged",
+            diverged_at=result.diverged_at,
+            reason=result.reason,
+            curvature=None if result.curvature is None else _nullable(result.curvature),
+        )
+        # Without curvature asked for, the answer is as it always was: no "curvature" key at all.
+        body = answer.model_dump_json(exclude=None if req.curvature else {"curvature"})
+        return Response(body, media_type="application/json")
 
     return await compute(work)
 

@@ -8,7 +8,8 @@ arXiv 2103.00065). Adaptive methods do the same with the preconditioned sharpnes
 their own threshold (Cohen et al. 2022, arXiv 2207.14484). ``stability_threshold`` says which quantity
 and which threshold belong to each optimizer id.
 
-Pure compute: torch and NumPy, no FastAPI.
+Pure compute: torch and NumPy, no FastAPI. ~455 lines in one module on purpose: the Hessians, the limits
+they set and the preconditioned sharpness of the race all read the same eigen-decompositions.
 """
 
 from __future__ import annotations
@@ -355,3 +356,100 @@ def _sgd_threshold(optimizer_id: str, lr: float, mu: float, tau: float, wd: floa
         "λ_max(H) < 2(1 + μ)/((1 − τ)η) − λ",
         f"{COHEN_2021} (τ = 0); the dampening τ scales the gradient's share: {QUADRATIC}",
     )
+
+
+# --- what the race shows: the 2-D preconditioner, the sharpness its threshold is about ----------------------
+
+PRECONDITIONED = ("adam", "adamw", "rmsprop")  # the optimizers whose threshold is on λ_max(P⁻¹H)
+
+
+def preconditioner(
+    optimizer_id: str, hyperparameters: dict[str, Any], state: dict[str, np.ndarray]
+) -> np.ndarray | None:
+    """The diagonal of P (M, 2) at each of M steps from the optimizer's state after that step (the engine's
+    names and shapes, as torch.optim's), as ``stability_threshold`` defines it: Adam and AdamW
+    P = (1 − β₁ᵗ)·(√v̂ + ε), v̂ = v/(1 − β₂ᵗ) (v = max_exp_avg_sq with amsgrad); RMSprop P = √E[g²] + ε
+    (centered: √(E[g²] − E[g]²) + ε). None for an optimizer without a diagonal preconditioner, or when the
+    state lacks what P needs."""
+    if optimizer_id not in PRECONDITIONED:
+        return None
+    h = get_optimizer(optimizer_id).torch_kwargs(hyperparameters)
+    eps = float(h["eps"])
+    if optimizer_id == "rmsprop":
+        if "square_avg" not in state:
+            return None
+        avg = np.asarray(state["square_avg"], dtype=np.float64)
+        if h.get("centered") and "grad_avg" in state:
+            avg = avg - np.asarray(state["grad_avg"], dtype=np.float64) ** 2
+        return np.sqrt(np.maximum(avg, 0.0)) + eps
+    name = "max_exp_avg_sq" if h.get("amsgrad") else "exp_avg_sq"
+    if name not in state or "step" not in state:
+        return None
+    beta1, beta2 = (float(b) for b in h["betas"])
+    t = np.asarray(state["step"], dtype=np.float64).reshape(-1, 1)  # (M, 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v_hat = np.asarray(state[name], dtype=np.float64) / (1.0 - beta2**t)
+        return (1.0 - beta1**t) * (np.sqrt(v_hat) + eps)
+
+
+def preconditioned_sharpness(hessians: np.ndarray, diagonal: np.ndarray) -> np.ndarray:
+    """λ_max(P⁻¹H) for Hessians (M, 2, 2) and positive diagonals P (M, 2): the largest eigenvalue of the
+    symmetric P^(−1/2)·H·P^(−1/2), which P⁻¹H shares. NaN where either is not finite or P is not positive."""
+    h = np.asarray(hessians, dtype=np.float64)
+    p = np.asarray(diagonal, dtype=np.float64)
+    out = np.full(len(h), np.nan)
+    ok = np.isfinite(h).all(axis=(1, 2)) & np.isfinite(p).all(axis=1) & (p > 0).all(axis=1)
+    if ok.any():
+        d = 1.0 / np.sqrt(p[ok])  # (K, 2)
+        out[ok] = np.linalg.eigvalsh(d[:, :, None] * h[ok] * d[:, None, :])[:, -1]
+    return out
+
+
+@dataclass(frozen=True)
+class SharpnessTrack:
+    """Per step: the quantity an optimizer's threshold is about, and that threshold."""
+
+    quantity: Literal["sharpness", "preconditioned_sharpness"] | None  # None: λ_max(H), no threshold known
+    values: np.ndarray  # (M,): λ_max(H), or λ_max(P⁻¹(H + λI)) for Adam and RMSprop (P⁻¹H for AdamW)
+    threshold: float | None
+    formula: str
+
+
+def sharpness_track(
+    optimizer_id: str, hyperparameters: dict[str, Any], curvatures: Curvatures, state: dict[str, np.ndarray]
+) -> SharpnessTrack:
+    """The quantity ``stability_threshold`` names for this optimizer at each of M steps of a 2-D run, from
+    the Hessians there and the optimizer's state after each step. Where that quantity cannot be measured
+    (no preconditioner in the state), λ_max(H) with ``quantity`` None and no threshold."""
+    limit = stability_threshold(optimizer_id, hyperparameters)
+    lambda_max = curvatures.eigenvalues[:, -1]
+    if limit.quantity != "preconditioned_sharpness":
+        return SharpnessTrack(limit.quantity, lambda_max, limit.threshold, limit.formula)
+    p = preconditioner(optimizer_id, hyperparameters, state)
+    if p is None or len(p) != len(curvatures):
+        return SharpnessTrack(None, lambda_max, None, limit.formula)
+    h = curvatures.hessians
+    wd = float(get_optimizer(optimizer_id).torch_kwargs(hyperparameters).get("weight_decay", 0.0))
+    if optimizer_id != "adamw":  # coupled weight decay adds λ·I to the Hessian the preconditioner sees
+        h = h + wd * np.eye(2)
+    return SharpnessTrack(limit.quantity, preconditioned_sharpness(h, p), limit.threshold, limit.formula)
+
+
+@dataclass(frozen=True)
+class Quadratic:
+    """A quadratic surface's constant Hessian and what it says: κ, η* (None unless positive definite)."""
+
+    hessian: np.ndarray  # (2, 2)
+    eigenvalues: np.ndarray  # (2,) ascending
+    condition_number: float | None  # None where λ_min ≤ 0 (κ would be infinite)
+    optimal_step: float | None
+
+
+def quadratic(fn: SurfaceFn, domain: tuple[tuple[float, float], tuple[float, float]]) -> Quadratic | None:
+    """``quadratic_hessian`` with its eigenvalues, κ and η*; None when f is not quadratic on domain."""
+    h = quadratic_hessian(fn, domain)
+    if h is None:
+        return None
+    w = np.linalg.eigvalsh(h)
+    kappa = condition_number(w)
+    return Quadratic(h, w, kappa if math.isfinite(kappa) else None, optimal_step(w))

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from app.descent.cost import STABILITY_TAIL
+from app.descent.curvature import hessians
 from app.descent.data import DATA_PROBLEMS
 from app.descent.engine import Engine, Trace
 from app.descent.grid import grid_axes
@@ -50,6 +51,9 @@ class Trajectory:
     gradients: np.ndarray  # (m, 2)
     diverged_at: int | None
     reason: str | None
+    curvature: np.ndarray | None = (
+        None  # (m, 2): the Hessian's eigenvalues λ1 ≤ λ2 at points[k], NaN if not finite
+    )
 
 
 def trajectory(
@@ -59,8 +63,10 @@ def trajectory(
     start: Sequence[float],
     steps: int,
     bound: float,
+    curvature: bool = False,
 ) -> Trajectory:
-    """``steps`` updates from ``start``; the record stops before the first non-finite or out-of-bound step."""
+    """``steps`` updates from ``start``; the record stops before the first non-finite or out-of-bound step.
+    With ``curvature``, the Hessian's eigenvalues at every point too (app/descent/curvature.py)."""
     engine = Engine(objective(surface), bound)
     engine.add("r", optimizer_id, hyperparameters, start)
     trace = engine.run(steps).get("r")
@@ -73,12 +79,14 @@ def trajectory(
         losses.append(np.array([final[1]]))
         grads.append(final[2][None, :])
     runner = engine.runners["r"]
+    path = np.concatenate(points) if points else np.zeros((0, 2))
     return Trajectory(
-        np.concatenate(points) if points else np.zeros((0, 2)),
+        path,
         np.concatenate(losses) if losses else np.zeros(0),
         np.concatenate(grads) if grads else np.zeros((0, 2)),
         runner.diverged_at,
         runner.divergence,
+        hessians(surface.fn, path).eigenvalues if curvature else None,
     )
 
 

@@ -300,7 +300,7 @@ def test_protocol_schema_is_served(server_url):
     kinds_out = set(schema["server_to_client"]["discriminator"]["mapping"])
     assert kinds_in == {
         "start", "update_runner", "add_runner", "remove_runner", "set_start", "play", "pause", "step",
-        "set_speed", "reset", "set_surface",
+        "set_speed", "reset", "set_surface", "set_curvature",
     }  # fmt: skip
     assert kinds_out == {"hello", "state", "frame", "diverged", "notice", "error"}
 

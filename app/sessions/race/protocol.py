@@ -62,12 +62,19 @@ class BatchSpec(BaseModel):
 
 
 def check_race_cost(
-    settings: Settings, field: str, load: cost.Load, batches: list[BatchSpec], speed: float, received: Any
+    settings: Settings,
+    field: str,
+    load: cost.Load,
+    batches: list[BatchSpec],
+    speed: float,
+    received: Any,
+    curvature: bool = False,
 ) -> None:
     """Refuse (naming ``field``) a race that would ask for more than GDVIZ_MAX_WORK per 2 s, one core, at
-    ``speed`` steps per second, or whose tick would pass GDVIZ_MAX_REQUEST_BYTES (app/descent/cost.py)."""
+    ``speed`` steps per second (with each step's Hessian when ``curvature``), or whose tick would pass
+    GDVIZ_MAX_REQUEST_BYTES (app/descent/cost.py)."""
     sizes = [b.samples(int(load.samples)) for b in batches]
-    priced = cost.race_second(sizes, load, speed, settings.frame_rate)
+    priced = cost.race_second(sizes, load, speed, settings.frame_rate, curvature)
     refusal = cost.over_race(priced, settings.max_work, speed) or cost.over_bytes(
         priced, settings.max_request_bytes
     )
@@ -104,6 +111,7 @@ class StartRun(BaseModel):
     speed: float = Field(30.0, gt=0, description="steps per second per runner")
     playing: bool = Field(True, description="start moving at once, or wait for play / step")
     seed: int = Field(0, ge=0, le=2**31 - 1, description="seed for anything random in the run")
+    curvature: bool = Field(False, description="frames carry each step's Hessian eigenvalues and sharpness")
 
     @field_validator("runners")
     @classmethod
@@ -186,6 +194,15 @@ class SetSurface(BaseModel):
     surface: SurfaceRef
 
 
+class SetCurvature(BaseModel):
+    """Turn the frames' curvature (each step's Hessian eigenvalues, eigenvectors, sharpness) on or off."""
+
+    model_config = INPUT
+    type: Literal["set_curvature"]
+    ref: Ref = None
+    enabled: bool
+
+
 ClientMessage = Annotated[
     StartRun
     | UpdateRunner
@@ -197,7 +214,8 @@ ClientMessage = Annotated[
     | Step
     | SetSpeed
     | Reset
-    | SetSurface,
+    | SetSurface
+    | SetCurvature,
     Field(discriminator="type"),
 ]
 CLIENT_MESSAGE = TypeAdapter(ClientMessage)
@@ -229,6 +247,12 @@ class SurfaceInfo(BaseModel):
     y_range: tuple[float, float]
     minima: list[tuple[float, float]]
     log_scale: bool
+    hessian: tuple[tuple[float, float], tuple[float, float]] | None = Field(
+        None, description="the constant Hessian when the surface is quadratic on its domain, else null"
+    )
+    condition_number: float | None = Field(
+        None, description="κ = λ_max/λ_min of that Hessian; null when not quadratic or not positive definite"
+    )
     data: DataInfo | None = Field(
         None,
         description="a data problem's data set, on the states that bring one (start, set_surface, resume)",
@@ -261,6 +285,7 @@ class SessionState(BaseModel):
     playing: bool
     speed: float
     seed: int
+    curvature: bool = Field(False, description="frames carry curvature (start.curvature, set_curvature)")
 
 
 class Samples(BaseModel):
@@ -271,6 +296,21 @@ class Samples(BaseModel):
     spread: float = Field(
         description="tr Σ: mean ‖∇ℓᵢ − ∇J‖²; a batch of k has E‖g_k − ∇J‖² = spread/k·(N−k)/(N−1)"
     )
+
+
+class RunnerCurvature(BaseModel):
+    """Per step j of a runner's frame: ∇²J at points[j] and the sharpness its optimizer's stability is about
+    (app/descent/curvature.py ``stability_threshold``)."""
+
+    model_config = OUTPUT
+    quantity: Literal["sharpness", "preconditioned_sharpness"] | None = Field(
+        description="what sharpness holds: λ_max(H), λ_max(P⁻¹H); null: λ_max(H), no threshold known"
+    )
+    formula: str = Field(description="the stability condition in symbols, or why none is known")
+    eigenvalues: list[NullablePair] = Field(description="[λ1, λ2], λ1 ≤ λ2; null where not finite")
+    eigenvectors: list[list[float | None]] = Field(description="[v1x, v1y, v2x, v2y]: unit, x ≥ 0")
+    sharpness: list[list[float | None]] = Field(description="[value] of quantity, per step")
+    threshold: list[list[float | None]] = Field(description="[value] it must stay below; null: none known")
 
 
 class RunnerFrame(BaseModel):
@@ -295,6 +335,9 @@ class RunnerFrame(BaseModel):
         description="data problems, per step: full_loss, full_gradient, epoch, batch_size",
     )
     samples: Samples | None = Field(None, description="data problems: per-sample gradients at the last point")
+    curvature: RunnerCurvature | None = Field(
+        None, description="per step, when the session's curvature is on"
+    )
 
 
 class Frame(BaseModel):

@@ -2,8 +2,9 @@
 
 Synchronous and socket-free: ``apply`` turns a validated command into the session's new state (or raises
 AppError), ``advance`` steps the engine and packs what happened into a frame. live.py paces it.
-~425 lines in one class on purpose: the commands, the frames and their merging all read and write the same
-runners, traces and batch settings; the messages are in protocol.py, the tracing in preparation.py.
+~455 lines in one class on purpose: the commands, the frames and their merging all read and write the same
+runners, traces and batch settings; the messages are in protocol.py, the tracing in preparation.py, the
+curvature a frame may carry in curvature.py.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from app.errors import AppError, from_validation_error
 from app.inputs import resolve_problem, resolve_surface, surface_label, surface_load
 from app.sessions.core import SessionCore
 from app.sessions.messages import SetSpeed
+from app.sessions.race.curvature import merge_curvature, runner_curvature, surface_quadratic
 from app.sessions.race.preparation import prepare_surface, surface_ready
 from app.sessions.race.protocol import (
     CLIENT_MESSAGE,
@@ -40,6 +42,7 @@ from app.sessions.race.protocol import (
     RunnerPublic,
     RunnerSpec,
     SessionState,
+    SetCurvature,
     SetStart,
     SetSurface,
     StartRun,
@@ -92,6 +95,8 @@ class RaceSession(SessionCore):
         self.engine: Engine | None = None
         self.surface: Surface | None = None
         self.problem: DataProblem | None = None  # set when the surface is a data problem
+        self.curvature = False  # frames carry each step's curvature (start.curvature, set_curvature)
+        self.quadratic = None  # the surface's constant Hessian, κ and η* when it is quadratic
         self.meta: dict[str, RunnerMeta] = {}
         self.order: list[str] = []  # runner ids in the page's order
         self.seed = 0
@@ -122,7 +127,9 @@ class RaceSession(SessionCore):
             self._update(msg)
         elif isinstance(msg, AddRunner):
             batches = [*self._batches(), msg.runner.batch]
-            check_race_cost(self.settings, "runner", self.load, batches, self.speed, msg.runner.id)
+            check_race_cost(
+                self.settings, "runner", self.load, batches, self.speed, msg.runner.id, self.curvature
+            )
             self._add(msg.runner)
         elif isinstance(msg, RemoveRunner):
             self._runner(msg.runner, "runner")
@@ -144,9 +151,16 @@ class RaceSession(SessionCore):
                 self._restart(rid, None)
         elif isinstance(msg, SetSurface):
             self._set_surface(msg.surface)
+        elif isinstance(msg, SetCurvature):
+            if msg.enabled:
+                check_race_cost(self.settings, "enabled", self.load, self._batches(), self.speed, True, True)
+            self.curvature = msg.enabled
         else:
             if isinstance(msg, SetSpeed):
-                check_race_cost(self.settings, "speed", self.load, self._batches(), msg.speed, msg.speed)
+                batches = self._batches()
+                check_race_cost(
+                    self.settings, "speed", self.load, batches, msg.speed, msg.speed, self.curvature
+                )
             self.playback(msg)
         return self.state(msg.type, msg.ref)
 
@@ -165,9 +179,11 @@ class RaceSession(SessionCore):
 
     def _start(self, msg: StartRun) -> None:
         load = surface_load(msg.surface)
-        check_race_cost(self.settings, "speed", load, [r.batch for r in msg.runners], msg.speed, msg.speed)
+        batches = [r.batch for r in msg.runners]
+        check_race_cost(self.settings, "speed", load, batches, msg.speed, msg.speed, msg.curvature)
         self.seed, self.load = msg.seed, load
         self.surface, self.problem = resolve_surface(msg.surface), resolve_problem(msg.surface)
+        self.quadratic, self.curvature = surface_quadratic(self.surface), msg.curvature
         self.engine = Engine(self._objective(), bound_for(self.surface, self.settings))
         self.meta, self.order = {}, []
         for spec in msg.runners:
@@ -220,7 +236,8 @@ class RaceSession(SessionCore):
         if msg.batch is not None:
             self._check_batch(msg.batch, "batch.mode")
             batches = self._batches({rid: msg.batch})
-            check_race_cost(self.settings, "batch", self.load, batches, self.speed, msg.batch.size)
+            size = msg.batch.size
+            check_race_cost(self.settings, "batch", self.load, batches, self.speed, size, self.curvature)
             self._set_batch(rid, msg.batch)
             if not msg.hyperparameters and msg.optimizer is None:
                 return
@@ -253,7 +270,8 @@ class RaceSession(SessionCore):
 
     def _set_surface(self, ref: Any) -> None:
         load = surface_load(ref)
-        check_race_cost(self.settings, "surface", load, self._batches(), self.speed, surface_label(ref))
+        label = surface_label(ref)
+        check_race_cost(self.settings, "surface", load, self._batches(), self.speed, label, self.curvature)
         surface, problem = resolve_surface(ref), resolve_problem(ref)
         if problem is None:
             batched = [rid for rid in self.order if self.meta[rid].batch.mode != "full"]
@@ -265,6 +283,7 @@ class RaceSession(SessionCore):
                     surface.id,
                 )
         self.surface, self.problem, self.load = surface, problem, load
+        self.quadratic = surface_quadratic(surface)
         self.engine.set_objective(self._objective())
         for rid in self.order:
             self._set_batch(rid, self.meta[rid].batch)
@@ -307,6 +326,10 @@ class RaceSession(SessionCore):
             if now - self.meta[rid].cloud_sent >= CLOUD_EVERY:  # the cloud is N pairs: a few times a second
                 samples["gradients"], self.meta[rid].cloud_sent = grads, now
             data = {"extras": trace.extras, "samples": samples}
+        if self.curvature:
+            data["curvature"] = runner_curvature(
+                self.surface, runner.optimizer.id, runner.hyperparameters, trace
+            )
         return {
             **data,
             "id": rid,
@@ -371,6 +394,10 @@ class RaceSession(SessionCore):
             for group in ("state", "terms", "extras"):
                 if group in r:
                     merged[group] = {k: np.concatenate([prev[group][k], v]) for k, v in r[group].items()}
+            if ("curvature" in r) != ("curvature" in prev):  # switched on or off in between
+                return None
+            if "curvature" in r:
+                merged["curvature"] = merge_curvature(prev["curvature"], r["curvature"])
             runners.append(merged)
         return {"type": "frame", "runners": runners}
 
@@ -419,9 +446,12 @@ class RaceSession(SessionCore):
                 y_range=s.y_range,
                 minima=list(s.minima),
                 log_scale=s.log_scale,
+                hessian=None if self.quadratic is None else self.quadratic.hessian.tolist(),
+                condition_number=None if self.quadratic is None else self.quadratic.condition_number,
             ),
             runners=runners,
             playing=self.playing,
             speed=self.speed,
             seed=self.seed,
+            curvature=self.curvature,
         )

@@ -187,6 +187,14 @@ export function setSideTab(panel) {
     tab.setAttribute("aria-selected", String(on));
     $(tab.dataset.panel).hidden = !on;
   }
+  // Frames carry curvature (it costs a Hessian per step) only while its panel is shown.
+  const curvature = panel === "curvature";
+  if (curvature !== app.curvature) {
+    app.curvature = curvature;
+    send(CLIENT.SET_CURVATURE, { enabled: curvature });
+  }
+  invalidate();
   updateMaps();
   views.stability.resize();
+  views.curvature.resize();
 }

@@ -20,6 +20,7 @@ export const CLIENT = Object.freeze({
   SET_SPEED: "set_speed",
   RESET: "reset",
   SET_SURFACE: "set_surface",
+  SET_CURVATURE: "set_curvature",
 });
 
 export const SERVER = Object.freeze({
@@ -53,6 +54,7 @@ export function sendStart() {
     speed: app.speed,
     playing: app.playing,
     seed: app.seed,
+    curvature: app.curvature,
   });
   requestDraw();
 }
@@ -103,10 +105,19 @@ function onSurfaceData(info) {
   }
 }
 
+/** The surface's Hessian and κ when it is quadratic: the server's word (a typed expression's too). */
+function onSurfaceCurvature(info) {
+  const s = app.surface;
+  if (!s || info.id !== s.id) return;
+  s.hessian = info.hessian ?? null;
+  s.condition_number = info.condition_number ?? null;
+}
+
 function onState(state) {
   const race = app.race;
   const shape = race.runners.map((r) => `${r.id}:${r.optimizer}:${r.batch?.mode}`).join();
   onSurfaceData(state.surface);
+  onSurfaceCurvature(state.surface);
   race.applyState(state);
   app.store.sync(state.runners);
   app.playing = state.playing;

@@ -2,7 +2,7 @@
 // session runs behind the others): read the URL, load the catalogs, build the views, open the socket, and
 // route each person's action to a command and each server message to the model, the store and the views.
 import * as api from "../api.js";
-import { $, fmt } from "../dom.js";
+import { $, fmt, reducedMotion } from "../dom.js";
 import { visibleLr } from "../hyperparameters.js";
 import { onLanguageChange, t } from "../i18n.js";
 import { plotlyReady } from "../plotly.js";
@@ -58,6 +58,7 @@ import { ContourView } from "./views/contour.js";
 import { SurfaceControls, Transport } from "./views/controls.js";
 import { BatchNoise, DataParams, ScatterView } from "./views/data.js";
 import { LossChart } from "./views/loss.js";
+import { AxesLayer, CurvatureView } from "./views/curvature.js";
 import { axisUpdate, BasinMap, StabilityMap } from "./views/maps.js";
 import { PathLayer } from "./views/paths.js";
 import { RaceView } from "./views/race.js";
@@ -80,6 +81,7 @@ const CHARTS = [
         onLayout: () => {
           const div = $("contour");
           views.paths.resize(div.clientWidth, div.clientHeight);
+          views.axes?.resize(div.clientWidth, div.clientHeight);
           requestDraw();
         },
       }),
@@ -93,6 +95,14 @@ const CHARTS = [
       if (app.view !== "contour") return;
       const samples = app.samples && isData();
       view.draw({ map: views.contour.mapping(), race: app.race, store: app.store, cursor, hover: app.hover, samples });
+    },
+  },
+  {
+    id: "axes",
+    create: () => new AxesLayer($("overlay-axes")),
+    frame: (view, { cursor }) => {
+      const on = app.view === "contour" && app.curvature;
+      view.draw({ map: on ? views.contour.mapping() : null, race: app.race, store: app.store, cursor, on });
     },
   },
   {
@@ -137,9 +147,22 @@ const CHARTS = [
     boxes: ["stability-chart"],
     create: () =>
       new StabilityMap(
-        { chart: $("stability-chart"), legend: $("stability-legend"), status: $("stability-status") },
+        {
+          chart: $("stability-chart"),
+          legend: $("stability-legend"),
+          status: $("stability-status"),
+          boundary: $("stability-boundary-note"),
+        },
         { onPick: pickStability },
       ),
+    resize: (view) => view.resize(),
+    reset: (view) => view.relabel(),
+  },
+  {
+    id: "curvature",
+    boxes: ["curvature-chart"],
+    create: () => new CurvatureView({ chart: $("curvature-chart"), summary: $("curvature-summary"), note: $("curvature-note") }),
+    tick: (view) => view.update(app.race, app.store, app.surface, app.sideTab === "curvature"),
     resize: (view) => view.resize(),
     reset: (view) => view.relabel(),
   },
@@ -323,7 +346,7 @@ async function build(url) {
   app.race = new Race(optimizers);
   app.speed = url.speed > 0 ? url.speed : 60;
   app.seed = url.seed;
-  app.playing = url.play;
+  app.playing = url.play && !reducedMotion(); // with reduced motion, a race starts on Play only
   app.basins = url.basins;
   app.samples = url.samples;
   const grid = await restoreSurface(url); // a data problem's own data set comes with its grid

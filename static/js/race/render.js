@@ -85,7 +85,8 @@ export function updateMaps() {
   if (!runner || !app.grid) return;
   if (app.basins) views.basins.update(app.surfaceRef, runner);
   if (app.sideTab === "stability") {
-    views.stability.update(app.surfaceRef, runner, visibleLr(app.race.spec(runner.optimizer), app.surface));
+    const base = visibleLr(app.race.spec(runner.optimizer), app.surface);
+    views.stability.update(app.surfaceRef, runner, base, app.surface.hessian ?? null);
   }
 }
 

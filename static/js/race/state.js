@@ -23,6 +23,7 @@ export const app = {
   basins: false,
   connection: "connecting",
   sideTab: "details",
+  curvature: false, // frames carry curvature: while the curvature tab is shown (set_curvature)
   hover: null, // {id, step} from the loss chart
   pending: new Map(), // ref → {kind, id}: commands whose error must undo a local change
   hpQueue: new Map(), // runner id → hyperparameters not sent yet

@@ -4,7 +4,9 @@
 // state and derived terms after it. A track holds at most MAX_STEPS records; older ones are dropped.
 // On a data problem, J and ∇J are the batch's; `extras` then holds the full-batch loss and gradient,
 // the epoch and the batch size of each step, `spread` tr Σ where a frame ended (NaN between), and
-// `samples` every sample's gradient at the newest frame's last point.
+// `samples` every sample's gradient at the newest frame's last point. While the page asks for curvature,
+// `curvature` holds per step the Hessian's eigenvalues (λ1 ≤ λ2), its unit eigenvectors (v1x, v1y, v2x,
+// v2y), the sharpness the optimizer's stability is about and its threshold (NaN: none known or not asked).
 
 export const MAX_STEPS = 100_000;
 const COLUMNS = ["x", "y", "loss", "gx", "gy", "dx", "dy", "spread"];
@@ -29,6 +31,8 @@ export class Track {
     this.state = new Map(); // name → {width, data}
     this.terms = new Map();
     this.extras = new Map();
+    this.curvature = new Map(); // eigenvalues (2), eigenvectors (4), sharpness (1), threshold (1)
+    this.curvatureInfo = null; // {quantity, formula} of the newest frame that carried curvature
     this.samples = null; // {step, gradients: [[gx, gy], …]}
   }
 
@@ -41,7 +45,7 @@ export class Track {
     for (const name of COLUMNS) this[name] = copy(Float64Array, this[name]);
     this.hp = copy(Int32Array, this.hp);
     if (!fresh) {
-      for (const table of [this.state, this.terms, this.extras]) {
+      for (const table of [this.state, this.terms, this.extras, this.curvature]) {
         for (const entry of table.values()) entry.data = copy(Float64Array, entry.data, entry.width);
       }
     }
@@ -74,7 +78,9 @@ export class Track {
     const shift = (array, width = 1) => array.copyWithin(0, count * width, this.length * width);
     for (const name of COLUMNS) shift(this[name]);
     shift(this.hp);
-    for (const table of [this.state, this.terms, this.extras]) for (const entry of table.values()) shift(entry.data, entry.width);
+    for (const table of [this.state, this.terms, this.extras, this.curvature]) {
+      for (const entry of table.values()) shift(entry.data, entry.width);
+    }
     this.base += count;
     this.length -= count;
     this.epoch = ++epochs;
@@ -109,6 +115,10 @@ export class Track {
     this.appendNamed(this.state, frame.state || {}, at, m);
     this.appendNamed(this.terms, frame.terms || {}, at, m);
     this.appendNamed(this.extras, frame.extras || {}, at, m);
+    const curvature = frame.curvature;
+    if (curvature) this.curvatureInfo = { quantity: curvature.quantity, formula: curvature.formula };
+    const { eigenvalues, eigenvectors, sharpness, threshold } = curvature ?? {};
+    this.appendNamed(this.curvature, curvature ? { eigenvalues, eigenvectors, sharpness, threshold } : {}, at, m);
     if (frame.samples) {
       this.spread[at + m - 1] = orNaN(frame.samples.spread);
       if (frame.samples.gradients) {
@@ -131,6 +141,12 @@ export class Track {
    */
   epochAt(i, n) {
     return this.extra("batch_size", i) >= n ? this.base + i : this.extra("epoch", i);
+  }
+
+  /** Columns k… of a curvature entry at record i (NaN when that step carried none). */
+  curvatureAt(name, i) {
+    const entry = this.curvature.get(name);
+    return entry ? Array.from(entry.data.subarray(i * entry.width, (i + 1) * entry.width)) : null;
   }
 
   /** The loss to compare runners by: the full-batch J on a data problem, else J itself. */
@@ -180,6 +196,7 @@ export class Track {
       state: named(this.state),
       terms: named(this.terms),
       extras: named(this.extras),
+      curvature: named(this.curvature),
       spread: this.spread[i],
     };
   }

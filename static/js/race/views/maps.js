@@ -1,6 +1,8 @@
 // Two maps computed by the server for the selected runner's optimizer on the current surface:
 // the basin map (which known minimum each start reaches; drawn over the contour by contour.js) and the
-// (lr, second hyperparameter) stability map drawn here as a small heatmap; clicking a cell picks it.
+// (lr, second hyperparameter) stability map drawn here as a small heatmap; clicking a cell picks it. On a
+// quadratic surface the analytic boundary of GD, heavy ball and Nesterov (η < 2(1 + β)/λ_max and its kin,
+// app/descent/curvature.py) is drawn over the measured map.
 import { isAbort } from "../../api.js";
 import { debounce, el, fmt } from "../../dom.js";
 import { t } from "../../i18n.js";
@@ -14,6 +16,26 @@ const STABILITY_STEPS = 200;
 
 export const OUTCOMES = ["converged", "slow", "oscillating", "diverged"];
 export const OUTCOME_COLORS = { converged: "#3ddc97", slow: "#5b7ea3", oscillating: "#ffb547", diverged: "#e5484d" };
+
+/**
+ * The largest stable η for each β of `betas` on a quadratic whose Hessian has largest eigenvalue λ_max (plus
+ * coupled weight decay): GD 2/λ, heavy ball 2(1 + β)/((1 − τ)λ), Nesterov 2(1 + β)/((1 + 2β)λ); null for an
+ * optimizer without one.
+ */
+export function analyticBoundary(optimizer, hyperparameters, lambdaMax, betas) {
+  const lambda = lambdaMax + (hyperparameters.weight_decay ?? 0);
+  if (!(lambda > 0)) return null;
+  if (optimizer === "sgd") return betas.map(() => 2 / lambda);
+  const damped = 1 - (hyperparameters.dampening ?? 0);
+  if (optimizer === "momentum" && damped > 0) return betas.map((b) => (2 * (1 + b)) / (damped * lambda));
+  if (optimizer === "nesterov") return betas.map((b) => (2 * (1 + b)) / ((1 + 2 * b) * lambda));
+  return null;
+}
+
+/** λ_max of a symmetric 2×2 matrix. */
+export function largestEigenvalue([[a, b], [, d]]) {
+  return (a + d) / 2 + Math.hypot((a - d) / 2, b);
+}
 
 /** The value of a swept axis in a runner's hyperparameters (beta1 and beta2 live in betas). */
 export function axisValue(hyperparameters, name) {
@@ -105,8 +127,9 @@ export class BasinMap {
 
 export class StabilityMap {
   /** @param {{onPick: (lr: number, axis: string|null, value: number|null) => void}} handlers */
-  constructor({ chart, legend, status }, handlers) {
+  constructor({ chart, legend, status, boundary }, handlers) {
     this.div = chart;
+    this.boundaryNote = boundary;
     this.legend = legend;
     this.status = status;
     this.handlers = handlers;
@@ -114,6 +137,7 @@ export class StabilityMap {
     this.key = null;
     this.result = null;
     this.runner = null;
+    this.hessian = null; // the surface's, when it is quadratic: the analytic boundary is drawn
     this.ready = false;
     this.schedule = debounce((body) => this.fetch(body), 400);
     this.renderLegend();
@@ -131,8 +155,9 @@ export class StabilityMap {
   }
 
   /** @param {number} base the runner's visible learning rate on this surface: the map spans base/300 … 30·base */
-  update(surfaceRef, runner, base) {
+  update(surfaceRef, runner, base, hessian = null) {
     this.runner = runner;
+    this.hessian = hessian;
     const { lr: _lr, ...rest } = runner.hyperparameters;
     const body = {
       surface: surfaceRef,
@@ -156,7 +181,8 @@ export class StabilityMap {
   markerKey() {
     const r = this.result;
     const here = this.runner?.hyperparameters;
-    return here && r ? `${here.lr}:${r.axis ? axisValue(here, r.axis) : 0}` : "";
+    const boundary = JSON.stringify([this.hessian, here?.weight_decay, here?.dampening]);
+    return here && r ? [here.lr, r.axis ? axisValue(here, r.axis) : 0, boundary].join(":") : "";
   }
 
   async fetch(body) {
@@ -212,6 +238,9 @@ export class StabilityMap {
         hoverinfo: "skip",
       });
     }
+    const boundary = this.boundaryTrace(r, rows);
+    if (boundary) traces.push(boundary);
+    this.boundaryNote.hidden = !boundary;
     const decades = [];
     for (let d = Math.ceil(logLr[0]); d <= Math.floor(logLr[logLr.length - 1]); d += 1) decades.push(d);
     const layout = {
@@ -242,6 +271,25 @@ export class StabilityMap {
         this.handlers.onPick(10 ** point.x, this.result.axis, this.result.axis ? point.y : null);
       });
     }
+  }
+
+  /** The analytic stability boundary over the map (a line of η_max against the swept β), or null. */
+  boundaryTrace(r, rows) {
+    const here = this.runner && this.runner.optimizer === r.optimizer ? this.runner.hyperparameters : null;
+    if (!here || !this.hessian || (r.axis && r.axis !== "momentum")) return null;
+    const betas = r.axis ? Array.from({ length: 41 }, (_, k) => rows[0] + ((rows[rows.length - 1] - rows[0]) * k) / 40) : [-0.5, 0.5];
+    const lrs = analyticBoundary(r.optimizer, here, largestEigenvalue(this.hessian), r.axis ? betas : [0, 0]);
+    if (!lrs) return null;
+    return {
+      type: "scatter",
+      mode: "lines",
+      x: lrs.map(Math.log10),
+      customdata: lrs,
+      y: betas,
+      name: t("stability.boundary"),
+      line: { color: "#ffffff", width: 2, dash: "dash" },
+      hovertemplate: t("stability.boundary_hover"),
+    };
   }
 
   relabel() {
