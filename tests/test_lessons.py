@@ -340,7 +340,15 @@ FIRST_ANSWERS = {
 
 
 def test_every_lesson_has_an_exercise():
-    assert list(lessons.EXERCISES) == ["gradient", "descent", "chain", "backprop", "batches", "beyond"]
+    assert list(lessons.EXERCISES) == [
+        "gradient",
+        "descent",
+        "chain",
+        "backprop",
+        "batches",
+        "beyond",
+        "stability",
+    ]
 
 
 @pytest.mark.parametrize("lesson", FIRST_ANSWERS)
@@ -358,7 +366,7 @@ def test_an_exercise_checks_the_answer_torch_computes(client, lesson):
     assert shown["expected"] == pytest.approx(expected, rel=1e-12)
 
 
-@pytest.mark.parametrize("lesson", FIRST_ANSWERS)
+@pytest.mark.parametrize("lesson", lessons.EXERCISES)
 @pytest.mark.parametrize("seed", [0, 1, 2, 3, 7, 12])
 def test_each_named_mistake_is_recognised(lesson, seed):
     exercise = lessons.EXERCISES[lesson]
@@ -366,7 +374,7 @@ def test_each_named_mistake_is_recognised(lesson, seed):
     expected = exercise.solve(params)
     for code, value in exercise.mistakes(params).items():
         result = lessons.check(lesson, lessons.ExerciseCheck(seed=seed, answer=value))
-        if abs(value - expected) <= lessons.exercises.TOLERANCE * max(abs(expected), 1):
+        if exercise.accepts(value, expected):
             assert result.feedback == "correct"  # this mistake makes no difference with these numbers
         else:
             assert result.correct is False and result.feedback in exercise.mistakes(params), (code, result)
@@ -418,6 +426,8 @@ REQUESTS = {
     "chain": lessons.ChainRequest,
     "backprop": lessons.BackpropRequest,
     "batches": lessons.BatchesRequest,
+    "stability": lessons.StepFactorRequest,
+    "stability/bowl": lessons.BowlRequest,
     "gradient/check": lessons.ExerciseCheck,
 }
 BAD_VALUES = [
@@ -489,3 +499,123 @@ def test_a_validation_error_carries_its_code_and_the_bound(client):
             "received": -0.1,
         }
     ]
+
+
+# --- lesson 7: why η can be too large -------------------------------------------------------------
+
+
+def test_the_curve_of_lesson_1_has_second_derivative_2_by_autograd():
+    assert [lessons.second_derivative(x) for x in (-3.0, 0.0, 2.0, 4.0, 17.5)] == [2.0] * 5
+
+
+@pytest.mark.parametrize("lr", [0.05, 0.3, 0.5, 0.9, 1.0, 1.1, 1.5])
+def test_the_stability_path_is_the_closed_form(lr):
+    """x_k = 4 + (1 − 2η)^k·(x₀ − 4): J″ = 2, so every step multiplies the error by 1 − 2η."""
+    lesson = lessons.stability_lesson(lessons.StepFactorRequest(lr=lr, x=2.0, steps=25))
+    assert (lesson.curvature, lesson.limit, lesson.target) == (2.0, 1.0, 4.0)
+    assert lesson.factor == 1 - 2 * lr and lesson.contraction == abs(1 - 2 * lr)
+    assert len(lesson.xs) == len(lesson.losses) == 26
+    for k, (x, j) in enumerate(zip(lesson.xs, lesson.losses, strict=True)):
+        closed = 4 + (1 - 2 * lr) ** k * (2.0 - 4)
+        assert x == pytest.approx(closed, rel=1e-12, abs=1e-12), k
+        assert j == pytest.approx((closed - 4) ** 2, rel=1e-11, abs=1e-12), k
+    assert lesson.on_curve == 12
+    span = [x for x, _ in lesson.curve]
+    assert span[0] < min(lesson.xs[:12]) and span[-1] > max(lesson.xs[:12])
+
+
+def test_the_stability_verdicts_follow_the_factor(client):
+    said = {}
+    for lr in (0.3, 0.9, 1.0, 1.1):
+        body = client.post("/api/lessons/stability", json={"lr": lr}).json()
+        said[lr] = (body["factor"], body["contraction"], body["verdict"])
+    assert said[0.3] == (pytest.approx(0.4), pytest.approx(0.4), "converges")
+    assert said[0.9] == (pytest.approx(-0.8), pytest.approx(0.8), "overshoots")
+    assert said[1.0] == (-1.0, 1.0, "oscillates")
+    assert said[1.1] == (pytest.approx(-1.2), pytest.approx(1.2), "diverges")
+    bounce = client.post("/api/lessons/stability", json={"lr": 1.0, "x": 2, "steps": 6}).json()
+    assert bounce["xs"] == [2.0, 6.0, 2.0, 6.0, 2.0, 6.0, 2.0]  # between 2 and 6 for ever
+
+
+def test_a_diverging_path_stops_finite(client):
+    body = client.post("/api/lessons/stability", json={"lr": 10, "steps": 200}).json()
+    # the last point kept is the last one under the escape bound: the next would be past it
+    assert 1 < len(body["xs"]) < 201 and abs(body["xs"][-1]) * 19 > lessons.stability.ESCAPE  # 1 − 2η = −19
+    assert all(math.isfinite(v) for v in body["xs"] + body["losses"])
+    bowl = client.post("/api/lessons/stability/bowl", json={"lr": 10, "a": 100, "b": 90, "steps": 200}).json()
+    assert all(math.isfinite(v) for p in bowl["points"] for v in p)
+    assert all(math.isfinite(v) for d in bowl["directions"] for v in d["errors"])
+
+
+@pytest.mark.parametrize(("a", "b"), [(1.0, 10.0), (10.0, 1.0), (2.0, 8.0), (0.5, 3.0)])
+def test_the_bowls_hessian_eigenvalues_are_its_curvatures(a, b):
+    lesson = lessons.bowl_lesson(lessons.BowlRequest(lr=0.1, a=a, b=b, x=3.0, y=-2.0, steps=15))
+    assert lesson.hessian == ((a, 0.0), (0.0, b))
+    low, high = sorted((a, b))
+    assert [d.eigenvalue for d in lesson.directions] == [low, high]
+    assert lesson.limit == pytest.approx(2 / high, rel=1e-15)
+    for d in lesson.directions:
+        assert d.factor == 1 - 0.1 * d.eigenvalue and d.contraction == abs(d.factor)
+        assert d.limit == pytest.approx(2 / d.eigenvalue, rel=1e-15)
+    # torch.optim.SGD's path is the closed form: each axis multiplied by 1 − ηλ per step
+    for k, (x, y) in enumerate(lesson.points):
+        assert x == pytest.approx((1 - 0.1 * a) ** k * 3.0, rel=1e-12, abs=1e-12)
+        assert y == pytest.approx((1 - 0.1 * b) ** k * -2.0, rel=1e-12, abs=1e-12)
+    flat_start = 3.0 if a < b else 2.0
+    assert lesson.directions[0].errors[0] == pytest.approx(flat_start, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("lr", "verdict", "deciding", "verdicts"),
+    [
+        (0.05, "crawls", 0, ["crawls", "converges"]),  # flat: 0.95, steep: 0.5
+        (0.18, "converges", 0, ["converges", "overshoots"]),  # flat: 0.82, steep: −0.8
+        (0.2, "oscillates", 1, ["converges", "oscillates"]),  # η = 2/λ_max
+        (0.21, "diverges", 1, ["converges", "diverges"]),  # the steep direction decides
+    ],
+)
+def test_the_steep_direction_sets_the_limit(client, lr, verdict, deciding, verdicts):
+    body = client.post("/api/lessons/stability/bowl", json={"lr": lr, "a": 1, "b": 10}).json()
+    assert (body["verdict"], body["deciding"]) == (verdict, deciding)
+    assert [d["verdict"] for d in body["directions"]] == verdicts
+    assert body["limit"] == 0.2
+    assert len(body["axis"]) == len(body["grid"]) == len(body["grid"][0]) == lessons.stability.GRID_N
+
+
+def test_bad_stability_input_names_the_field(client):
+    assert_error(client.post("/api/lessons/stability", json={"lr": 0}), 422, "invalid_input", "lr")
+    assert_error(client.post("/api/lessons/stability/bowl", json={"a": -1}), 422, "invalid_input", "a")
+    assert_error(client.post("/api/lessons/stability/bowl", json={"b": 1e9}), 422, "invalid_input", "b")
+    assert_error(client.post("/api/lessons/stability/bowl", json={"eta": 1}), 422, "invalid_input", "eta")
+
+
+def test_the_stability_exercise_accepts_within_5_percent_below_the_limit(client):
+    """½·(2x² + 8y²): λ_max = 8, the limit 2/8 = 0.25; anything in [0.2375, 0.25) converges and counts."""
+    question = client.get("/api/lessons/stability/exercise").json()
+    assert question == {"lesson": "stability", "seed": 0, "params": {"a": 2.0, "b": 8.0}}
+
+    def said(answer):
+        body = client.post("/api/lessons/stability/check", json={"answer": answer}).json()
+        return body["correct"], body["feedback"]
+
+    for right in (0.249, 0.24, 0.2375):
+        assert said(right) == (True, "correct"), right
+    for past in (0.25, 0.251, 0.3):
+        assert said(past) == (False, "diverges"), past  # at or past the limit it does not converge
+    assert said(1.0) == (False, "lambda_min")  # 2/λ_min
+    assert said(0.125) == (False, "one_over")  # 1/λ_max
+    assert said(0.2) == (False, "optimal")  # 2/(λ_min + λ_max), the fastest, not the largest
+    assert said(0.237) == (False, "too_small")
+    assert said(-1) == (False, "wrong")
+    shown = client.post("/api/lessons/stability/check", json={"answer": None}).json()
+    assert shown["expected"] == 0.25 and shown["feedback"] == "revealed"
+
+
+def test_each_stability_exercise_is_two_over_the_largest_curvature():
+    exercise = lessons.EXERCISES["stability"]
+    for seed in range(30):
+        p = exercise.params(seed)
+        assert p["a"] != p["b"]
+        assert exercise.solve(p) == pytest.approx(2 / max(p["a"], p["b"]), rel=1e-15)
+        # no common mistake lands in the accepted window
+        assert not any(exercise.accepts(v, exercise.solve(p)) for v in exercise.mistakes(p).values())

@@ -44,6 +44,18 @@ async def batches(req: lessons.BatchesRequest, compute: Compute) -> Response:
     return await compute(lambda: json_response(lessons.batches_lesson(req)))
 
 
+@router.post("/stability", response_model=lessons.StepFactorLesson)
+async def stability(req: lessons.StepFactorRequest, compute: Compute) -> Response:
+    """J(x) = (x − 4)²: J″ by autograd, the factor 1 − η·J″, its verdict and the path of η from x₀."""
+    return await compute(lambda: json_response(lessons.stability_lesson(req)))
+
+
+@router.post("/stability/bowl", response_model=lessons.BowlLesson)
+async def stability_bowl(req: lessons.BowlRequest, compute: Compute) -> Response:
+    """½·(a·x² + b·y²): the Hessian's eigenvalues, 1 − ηλ per direction, the limit 2/λ_max, the SGD path."""
+    return await compute(lambda: json_response(lessons.bowl_lesson(req)))
+
+
 def _exercise(lesson: str) -> str:
     if lesson not in lessons.EXERCISES:
         known = ", ".join(lessons.EXERCISES)

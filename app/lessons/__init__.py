@@ -6,7 +6,9 @@
    its rule, times the gradient arriving from above.
 4. backprop.py — backpropagation layer by layer: δ(l) = (W(l+1)ᵀ δ(l+1)) ⊙ σ′(z(l)) with sigmoid or ReLU.
 5. batches.py — mini-batch gradients on a real data set: variance ∝ 1/B, spread ∝ 1/√B.
-6. exercises.py — one exercise per lesson, checked here.
+6. (momentum and Adam: text, links and an exercise)
+7. stability.py — why η can be too large: the factor 1 − ηλ per curvature direction, stable for η < 2/λ_max.
+exercises.py — one exercise per lesson, checked here.
 """
 
 from app.lessons.backprop import (
@@ -39,6 +41,17 @@ from app.lessons.gradient import (
     step_outcome,
     verdict,
 )
+from app.lessons.stability import (
+    BowlLesson,
+    BowlRequest,
+    CurvatureDirection,
+    StepFactorLesson,
+    StepFactorRequest,
+    bowl_hessian,
+    bowl_lesson,
+    second_derivative,
+    stability_lesson,
+)
 
 __all__ = [
     "CURVE_POINTS",
@@ -47,6 +60,8 @@ __all__ = [
     "BackpropLesson",
     "BackpropRequest",
     "BatchRow",
+    "BowlLesson",
+    "BowlRequest",
     "BatchesLesson",
     "BatchesRequest",
     "ChainLesson",
@@ -54,6 +69,7 @@ __all__ = [
     "DescentLesson",
     "DescentRequest",
     "DescentRun",
+    "CurvatureDirection",
     "ExerciseCheck",
     "ExerciseQuestion",
     "ExerciseResult",
@@ -62,14 +78,20 @@ __all__ = [
     "GraphEdge",
     "GraphNode",
     "LayerNumbers",
+    "StepFactorLesson",
+    "StepFactorRequest",
     "backprop_lesson",
     "backprop_network",
     "batches_lesson",
+    "bowl_hessian",
+    "bowl_lesson",
     "chain_lesson",
     "check",
     "descent_lesson",
     "gradient_lesson",
     "question",
+    "second_derivative",
+    "stability_lesson",
     "step_outcome",
     "verdict",
 ]

@@ -14,6 +14,7 @@ import torch
 from pydantic import BaseModel, Field
 
 from app.lessons.common import INPUT, leaf, num
+from app.lessons.stability import bowl_hessian
 
 Params = dict[str, float]
 TOLERANCE = 5e-3  # relative, and absolute near 0: two decimals or three significant digits are enough
@@ -189,6 +190,38 @@ def _momentum_mistakes(p: Params) -> dict[str, float]:
     return {"no_momentum": p["steps"] * p["lr"] * p["g"], "last_step": p["lr"] * v}
 
 
+# --- 7. the largest η on a bowl ---------------------------------------------------------------------
+
+STABLE_WINDOW = 0.05  # an answer within 5 % below the limit is right: "the largest η" is any η just under it
+CURVATURES = [0.5, 1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20]
+
+
+def _bowl_params(g: torch.Generator) -> Params:
+    while True:
+        a, b = _pick(g, CURVATURES), _pick(g, CURVATURES)
+        # distinct, and not so far apart that the optimal step 2/(a + b) falls in the accepted window
+        if a != b and max(a, b) / min(a, b) <= 12:
+            return {"a": a, "b": b}
+
+
+def _bowl_solve(p: Params) -> float:
+    _, eigenvalues, _ = bowl_hessian(p["a"], p["b"])
+    return 2 / float(eigenvalues[-1])
+
+
+def _bowl_mistakes(p: Params) -> dict[str, float]:
+    low, high = sorted((p["a"], p["b"]))
+    return {"lambda_min": 2 / low, "one_over": 1 / high, "optimal": 2 / (low + high)}
+
+
+def _below_limit(answer: float, limit: float) -> bool:
+    return (1 - STABLE_WINDOW) * limit <= answer < limit
+
+
+def _past_limit(answer: float, limit: float) -> str:
+    return "diverges" if answer >= limit else "too_small" if answer > 0 else "wrong"
+
+
 # --- the table ------------------------------------------------------------------------------------------
 
 
@@ -198,6 +231,10 @@ class Exercise:
     draw: Callable[[torch.Generator], Params]
     solve: Callable[[Params], float]
     mistakes: Callable[[Params], dict[str, float]]  # code → the answer that mistake gives
+    # (answer, expected) → right? Most answers are one number to within TOLERANCE; lesson 7's is a window.
+    accepts: Callable[[float, float], bool] = lambda answer, expected: _close(answer, expected)
+    otherwise: Callable[[float, float], str] = lambda answer, expected: "wrong"  # no mistake matched
+    codes: tuple[str, ...] = ()  # the codes `otherwise` answers besides "wrong", for the catalogs
 
     def params(self, seed: int) -> Params:
         return dict(self.first) if seed == 0 else self.draw(torch.Generator().manual_seed(seed))
@@ -218,9 +255,18 @@ EXERCISES: dict[str, Exercise] = {
     "beyond": Exercise(
         {"mu": 0.9, "lr": 0.1, "g": 2, "steps": 3}, _momentum_params, _momentum_solve, _momentum_mistakes
     ),
+    "stability": Exercise(
+        {"a": 2, "b": 8},
+        _bowl_params,
+        _bowl_solve,
+        _bowl_mistakes,
+        accepts=_below_limit,
+        otherwise=_past_limit,
+        codes=("diverges", "too_small"),
+    ),
 }
 MISTAKES: dict[str, tuple[str, ...]] = {
-    lesson: tuple(exercise.mistakes(exercise.first)) for lesson, exercise in EXERCISES.items()
+    lesson: (*exercise.mistakes(exercise.first), *exercise.codes) for lesson, exercise in EXERCISES.items()
 }
 
 
@@ -261,11 +307,11 @@ def check(lesson: str, req: ExerciseCheck) -> ExerciseResult:
     base = {"lesson": lesson, "seed": req.seed, "params": params}
     if req.answer is None:
         return ExerciseResult(**base, correct=None, feedback="revealed", expected=expected)
-    if _close(req.answer, expected):
+    if exercise.accepts(req.answer, expected):
         return ExerciseResult(**base, correct=True, feedback="correct", expected=expected)
-    feedback = "wrong"
+    feedback = exercise.otherwise(req.answer, expected)
     for code, value in exercise.mistakes(params).items():
-        if not _close(value, expected) and _close(req.answer, value):
+        if not exercise.accepts(value, expected) and _close(req.answer, value):
             feedback = code
             break
     return ExerciseResult(**base, correct=False, feedback=feedback, expected=None)

@@ -56,7 +56,7 @@ export const PROPERTIES = [
   { name: "lang", type: "string", values: ["en", "zh"], fallback: null }, // null: remembered or browser's
   { name: "tab", type: "string", fallback: "surfaces" }, // the view shown: an id of main.js's TABS
   // The Learn tab: the lesson open (static/js/learn/lessons.js LESSONS, in order).
-  { name: "lesson", type: "string", values: ["gradient", "descent", "chain", "backprop", "batches", "beyond"], fallback: "gradient" },
+  { name: "lesson", type: "string", values: ["gradient", "descent", "chain", "backprop", "batches", "beyond", "stability"], fallback: "gradient" },
   // The CNN tab (docs/url-state.md): the network, how it trains, and its transport.
   { name: "cnn.net", type: "string", values: ["cnn", "mlp"], fallback: "cnn" },
   { name: "cnn.blocks", type: "blocks", fallback: [{ channels: 16, kernel: 3, pool: "max" }, { channels: 32, kernel: 3, pool: "max" }] },

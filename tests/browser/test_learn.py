@@ -20,8 +20,8 @@ from tests.browser.helpers import runners
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
-LESSONS = ["gradient", "descent", "chain", "backprop", "batches", "beyond"]
-DRAWN = LESSONS[:5]  # the lessons with numbers of their own (the last one is text, links and an exercise)
+LESSONS = ["gradient", "descent", "chain", "backprop", "batches", "beyond", "stability"]
+DRAWN = [lesson for lesson in LESSONS if lesson != "beyond"]  # beyond is text, links and an exercise
 
 
 def number(text: str) -> float:
@@ -449,6 +449,9 @@ def test_every_try_it_link_is_a_url_of_the_state_table(page):
     assert [r["optimizer"] for r in momentum["runner"]] == ["sgd", "momentum", "adam"]
     assert (momentum["sel"], adam["sel"]) == (1, 2)
     assert parsed["gradient"][0]["surface"] == "quadratic_bowl" and parsed["gradient"][0]["play"] is False
+    (edge,) = parsed["stability"]  # what the CNN tab's "Edge of stability" preset sets
+    assert edge["tab"] == "cnn" and edge["cnn.batch"] == "full" and edge["cnn.sharp"] == 10
+    assert edge["cnn.opt"]["optimizer"] == "sgd" and edge["cnn.opt"]["hyperparameters"] == {"lr": 0.1}
 
 
 def test_the_lesson_ids_are_the_url_keys_values_and_documented():
@@ -606,6 +609,7 @@ EXERCISES = {
     "backprop": ("14", "That is δ₁ = ∂L/∂z.", "28"),
     "batches": ("3.5", "That is V₁, one sample's variance", "1.75"),
     "beyond": ("0.6", "That is plain descent, 3 steps of η·g", "1.122"),
+    "stability": ("1", "That is 2/λ_min, the limit of the flat direction", "0.245"),
 }
 
 

@@ -4,7 +4,7 @@
 import { visibleLr } from "../hyperparameters.js";
 import { formatNumber, writeQuery } from "../state.js";
 
-export const LESSONS = Object.freeze(["gradient", "descent", "chain", "backprop", "batches", "beyond"]);
+export const LESSONS = Object.freeze(["gradient", "descent", "chain", "backprop", "batches", "beyond", "stability"]);
 
 const sgd = (lr, extra = {}) => ({ optimizer: "sgd", start: null, hyperparameters: { lr }, ...extra });
 
@@ -24,6 +24,19 @@ const MINIMA_LR = 0.02;
 // surface's learning rate per batch, full (no batch key), stochastic (batch=1) and a mini-batch of 16.
 const COMPARISON_SURFACE = "linreg";
 const COMPARISON_BATCHES = [null, 1, 16];
+
+// The CNN tab's "Edge of stability" preset (static/js/cnn/config.js PRESETS): the default CNN, full-batch SGD
+// at η = 0.1 (so 2/η = 20), the sharpness measured every 10 steps and the noise scale every 50. The CNN tab
+// has no URL key for a preset: it names the preset these settings match, so the link sets them all. Paused:
+// full-batch steps are heavy, the learner presses Train.
+const EDGE_OF_STABILITY = Object.freeze({
+  tab: "cnn",
+  "cnn.opt": { optimizer: "sgd", start: null, hyperparameters: { lr: 0.1 } },
+  "cnn.batch": "full",
+  "cnn.sharp": 10,
+  "cnn.noise": 50,
+  "cnn.samples": 512,
+});
 
 /**
  * Every lesson's links as {id: [{key, href}]}. surfaces and optimizers: GET /api/surfaces and
@@ -95,5 +108,6 @@ export function tryLinks(surfaces, optimizers, { lang, chain }) {
       { key: "learn.beyond.try_momentum", href: keep("beyond", race(1)) },
       { key: "learn.beyond.try_adam", href: keep("beyond", race(2)) },
     ],
+    stability: [{ key: "learn.stability.try", href: keep("stability", EDGE_OF_STABILITY) }],
   };
 }

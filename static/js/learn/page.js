@@ -1,5 +1,5 @@
 // Roles: page, state, commands, render and views/; no messages.js, as the Learn tab has no socket (REST only).
-// The Learn tab, built the first time it is shown (main.js's table of tabs): six short lessons, one open at
+// The Learn tab, built the first time it is shown (main.js's table of tabs): seven short lessons, one open at
 // a time (the `lesson` URL key), each drawing the server's numbers (app/lessons/), ending in an exercise the
 // server checks and "try it" links into the other views. Text comes from the learn.* catalogs; a language
 // switch redraws what is open. A lesson chosen while the tab is still being built is shown at once and
@@ -20,10 +20,11 @@ import { ChainLesson } from "./views/chain.js";
 import { DescentLesson } from "./views/descent.js";
 import { Exercise } from "./views/exercise.js";
 import { GradientLesson } from "./views/gradient.js";
+import { StabilityLesson } from "./views/stability.js";
 import { resize } from "./views/plots.js";
 
 /**
- * The lessons that draw, each once (the last lesson is text, links and its exercise): its view, which
+ * The lessons that draw, each once (lesson 6, beyond, is text, links and its exercise): its view, which
  * draws the server's numbers when the lesson opens (load) and again on a new language; a resize redraws
  * the charts of its article (.lesson-chart). Adding one is one entry.
  */
@@ -33,6 +34,7 @@ const LESSON_VIEWS = Object.freeze({
   chain: ChainLesson,
   backprop: BackpropLesson,
   batches: BatchesLesson,
+  stability: StabilityLesson,
 });
 
 let built = null; // the promise of build()

@@ -122,7 +122,7 @@ export class BackpropLesson {
       }
       if (!rows.length) rows.push(el("p", { className: "hint", text: t("learn.backprop.waiting") }));
       return el("section", { className: "layer-card", dataset: { state, layer: String(l) } }, [
-        el("h4", { text: last ? t("learn.backprop.layer_out", { l }) : t("learn.backprop.layer", { l }) }),
+        el("h3", { text: last ? t("learn.backprop.layer_out", { l }) : t("learn.backprop.layer", { l }) }),
         ...rows,
       ]);
     });

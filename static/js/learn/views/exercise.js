@@ -41,6 +41,17 @@ export const TEXT = Object.freeze({
     question: "learn.beyond.ex_question",
     mistakes: { no_momentum: "learn.beyond.ex_no_momentum", last_step: "learn.beyond.ex_last_step" },
   },
+  stability: {
+    question: "learn.stability.ex_question",
+    checked_by: "learn.stability.ex_checked_by", // right is anywhere within 5 % below the limit
+    mistakes: {
+      lambda_min: "learn.stability.ex_lambda_min",
+      one_over: "learn.stability.ex_one_over",
+      optimal: "learn.stability.ex_optimal",
+      diverges: "learn.stability.ex_diverges",
+      too_small: "learn.stability.ex_too_small",
+    },
+  },
 });
 
 export class Exercise {
@@ -51,6 +62,7 @@ export class Exercise {
     this.params = null; // the question's numbers, from the server
     this.result = null; // the last check's answer, or {error}
     this.note = null; // a note of the page's own (no number typed)
+    this.answered = null; // the number last checked, for a hint that quotes it
     this.busy = false;
     this.question = root.querySelector(".exercise-question");
     this.feedback = root.querySelector(".exercise-feedback");
@@ -84,6 +96,7 @@ export class Exercise {
       this.render();
       return Promise.resolve();
     }
+    this.answered = answer;
     return this.check(answer);
   }
 
@@ -130,10 +143,10 @@ export class Exercise {
     if (r.error) return describeError(r.error);
     const expected = r.expected === null ? "" : fmt(r.expected, 6);
     const gap = t("learn.sentence_gap");
-    if (r.feedback === "correct") return t("learn.exercise.correct", { expected }) + gap + t("learn.exercise.checked_by");
+    if (r.feedback === "correct") return t("learn.exercise.correct", { expected }) + gap + t(TEXT[this.lesson].checked_by ?? "learn.exercise.checked_by");
     if (r.feedback === "revealed") return t("learn.exercise.revealed", { expected });
     if (r.feedback === "wrong") return t("learn.exercise.wrong");
     const mistake = TEXT[this.lesson].mistakes[r.feedback];
-    return (mistake ? t(mistake, this.numbers()) + gap : "") + t("learn.exercise.wrong");
+    return (mistake ? t(mistake, { ...this.numbers(), answer: fmt(this.answered, 6) }) + gap : "") + t("learn.exercise.wrong");
   }
 }
