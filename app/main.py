@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.responses import Response
 
-from app.api import catalog, lessons, pages, runs, socket
+from app.api import catalog, lessons, pages, runs, socket, tune
 from app.api.compute import ComputePool, Refused
 from app.api.pages import ROOT
 from app.api.responses import error_response
@@ -152,6 +152,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(catalog.router)
     app.include_router(runs.router)
+    app.include_router(tune.router)
     app.include_router(socket.router)
     app.include_router(lessons.router)
 

@@ -37,7 +37,11 @@ class StepSchedule(BaseModel):
 
 
 class CosineSchedule(BaseModel):
-    """factor = m + (1 − m)·½(1 + cos(π·min(t, T)/T)): from 1 down to m over T steps, then m."""
+    """factor = m + (1 − m)·½(1 + cos(π·min(t, T)/T)): from 1 down to m over T steps, then m.
+
+    Up to T this is torch's CosineAnnealingLR(T_max=T, eta_min=m·base). Past T torch's cosine rises again
+    (period 2T); ours holds the floor on purpose, so a run longer than T never warms back up.
+    """
 
     model_config = INPUT
     kind: Literal["cosine"] = "cosine"

@@ -133,9 +133,33 @@ def _runs(runners: int, steps: int, load: Load, max_bytes: int, recorded: int) -
     return Cost(work, int(fixed + min(chunk, runners) * load.step_bytes), chunk)
 
 
-def trajectory(steps: int, load: Load, max_bytes: int) -> Cost:
-    """One runner's ``steps`` updates, every step recorded."""
-    return _runs(1, steps, load, max_bytes, recorded=steps + 1)
+# Hessians (app/descent/curvature.py ``hessians``), measured on one thread: per point and sample 110 ns on a
+# data problem (logreg, N = 200: 5-8 sample-evaluations), per point 660-1050 ns on a built-in surface in bulk
+# (Rosenbrock, Goldstein-Price: 30-80), and 0.5-1.3 ms a call whatever its points (autograd's set-up).
+HESSIAN = 8.0  # per point and sample
+HESSIAN_POINT = 80.0  # per point, beyond its samples
+HESSIAN_CALL = 65_000.0  # per call: once for a trajectory, once per runner and frame in a race
+HESSIAN_PASS_BYTES = 32 * 2**20  # its graph: at most curvature.PASS_BUDGET a pass
+HESSIAN_BYTES = 150  # per point: the Hessian, its eigen-decomposition and their JSON
+
+
+def hessian_work(points: float, load: Load) -> float:
+    """Sample-evaluations of the Hessians at ``points`` points (one call)."""
+    return points * (HESSIAN * load.samples + HESSIAN_POINT)
+
+
+def trajectory(steps: int, load: Load, max_bytes: int, curvature: bool = False) -> Cost:
+    """One runner's ``steps`` updates, every step recorded; with ``curvature``, the Hessian at every point."""
+    priced = _runs(1, steps, load, max_bytes, recorded=steps + 1)
+    if not curvature:
+        return priced
+    points = steps + 1
+    graph = min(HESSIAN_PASS_BYTES, points * 2 * load.step_bytes)
+    return Cost(
+        priced.work + hessian_work(points, load) + HESSIAN_CALL,
+        int(priced.peak_bytes + points * HESSIAN_BYTES + graph),
+        priced.chunk,
+    )
 
 
 def basins(n: int, steps: int, load: Load, max_bytes: int) -> Cost:
@@ -152,24 +176,44 @@ def stability(n: int, swept_axis: bool, steps: int, load: Load, max_bytes: int) 
     return _runs(runners, steps, load, max_bytes, recorded=min(STABILITY_TAIL, steps // 2))
 
 
-def race_second(batches: Sequence[int | None], load: Load, speed: float, frame_rate: float) -> Cost:
+TUNE_RECORD = 100  # a tune records its runners' steps in pieces of 100 ticks, keeping only the loss
+HISTORY_BYTES = 8  # a tune's kept loss, per runner and step
+
+
+def tune(runners: int, steps: int, load: Load, max_bytes: int) -> Cost:
+    """``runners`` (optimizer, η) runs of ``steps`` updates, each one's loss kept at every step (the
+    tie-break), the rest of a step recorded for a piece of TUNE_RECORD ticks at a time."""
+    fixed = (RUNNER_BYTES + HISTORY_BYTES * (steps + 1)) * runners
+    per_runner = load.step_bytes + TRACE_BYTES * min(steps, TUNE_RECORD)
+    chunk = _chunk(runners, load, per_runner, fixed, max_bytes)
+    groups = math.ceil(runners / chunk)
+    work = (steps + 1) * (groups * load.tick + runners * step_work(load)) + runners * RUNNER
+    return Cost(work, int(fixed + min(chunk, runners) * per_runner), chunk)
+
+
+def race_second(
+    batches: Sequence[int | None], load: Load, speed: float, frame_rate: float, curvature: bool = False
+) -> Cost:
     """A live race's work per second at ``speed`` steps per second, and its peak bytes in one tick.
 
     ``batches``: each runner's batch size (None: the full batch). On a data problem a tick evaluates every
     runner's full batch (the full-batch loss and gradient ride along), plus one pass at the largest batch
     for all when any runner samples; each frame (at most ``frame_rate`` a second) adds every runner's
-    per-sample gradients. A tick's own overhead is left out: it does not grow
-    with the request, and the frame loop paces it (what does not fit runs flat out).
+    per-sample gradients; with ``curvature`` every runner's step adds the Hessian of the (full-batch) loss.
+    A tick's own overhead is left out: it does not grow with the request, and the frame loop paces it (what
+    does not fit runs flat out).
     """
     runners = len(batches)
+    calls = min(speed, frame_rate) * runners * HESSIAN_CALL  # one call per runner and frame
+    hessians = hessian_work(speed * runners, load) + calls if curvature else 0.0
     if not load.data:
-        return Cost(speed * runners * step_work(load), int(runners * load.step_bytes))
+        return Cost(speed * runners * step_work(load) + hessians, int(runners * load.step_bytes))
     sampled = [k for k in batches if k is not None]
     widest = (load.samples if len(sampled) < runners else max(sampled)) if sampled else 0.0
     tick = runners * (GRADIENT * (load.samples + widest) + STEP)
     frames = min(speed, frame_rate) * runners * GRADIENT * load.samples
     per_sample = load.step_bytes / load.samples
-    return Cost(speed * tick + frames, int(runners * (load.samples + widest) * per_sample))
+    return Cost(speed * tick + frames + hessians, int(runners * (load.samples + widest) * per_sample))
 
 
 def amount(value: float) -> str:
