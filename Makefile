@@ -11,6 +11,9 @@ PIP := $(PY) -m pip --disable-pip-version-check
 TORCH_VERSION := 2.13.0
 TORCH_INDEX ?=
 CHROMIUM ?= /usr/bin/chromium
+# axe-core for the accessibility tests (tests/browser/test_axe.py), from the npm registry, pinned
+AXE_VERSION := 4.11.0
+AXE := $(VENV)/axe/node_modules/axe-core/axe.min.js
 
 .PHONY: run test fuzz test-docker lint format bench clean
 
@@ -40,6 +43,11 @@ $(VENV)/.test-installed: $(VENV)/.installed pyproject.toml
 	fi
 	touch $@
 
+$(AXE): | $(PY)
+	@command -v npm >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
+	npm install --silent --no-audit --no-fund --no-save --prefix $(VENV)/axe axe-core@$(AXE_VERSION)
+	touch $@
+
 run: $(VENV)/.installed
 	$(PY) -m app
 
@@ -51,7 +59,7 @@ format: $(VENV)/.test-installed
 	$(VENV)/bin/ruff format app tests bench
 	$(VENV)/bin/ruff check --fix app tests bench
 
-test: lint
+test: lint $(AXE)
 	$(PY) -m pytest
 
 # tests/test_fuzz.py at 8x the examples `make test` runs (2 600): 20 800; it fails if fewer than 20 000 ran to

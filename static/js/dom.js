@@ -19,6 +19,9 @@ export function el(tag, options = {}, children = []) {
 }
 
 /** A number for people: 4 significant digits, exponent form when very small or large, a dash when missing. */
+/** The person asked for less motion (prefers-reduced-motion): nothing starts moving on its own. */
+export const reducedMotion = () => window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+
 export function fmt(value, digits = 4) {
   if (value === null || value === undefined || Number.isNaN(value)) return t("num.none");
   if (!Number.isFinite(value)) return value > 0 ? "∞" : "−∞";

@@ -71,9 +71,9 @@ def test_click_on_the_contour_moves_the_start(gdviz, page):
     assert records(page, "r1", 0, 1)[0]["point"] == pytest.approx(start, abs=1e-12)
 
     # Shift-click: the selected runner (#1) only.
-    click_data_point(page, -1.0, 2.0, shift=True)
+    click_data_point(page, 1.0, 2.0, shift=True)  # top right: the runners' legend is at the top left
     page.wait_for_function(
-        "() => Math.hypot(...window.gdviz.runners()[0].start.map((v, i) => v - [-1, 2][i])) < 0.03"
+        "() => Math.hypot(...window.gdviz.runners()[0].start.map((v, i) => v - [1, 2][i])) < 0.03"
     )
     others = runners(page)[1:]
     assert all(r["start"] == pytest.approx(start) for r in others)
