@@ -5,9 +5,12 @@ gap between consecutive frames of each session, counts errors and steps, and rea
 CPU time and memory (now and at its peak) from /proc, and the machine's load average. Goals on this 2-core
 machine: 100 sessions, p95 frame gap ≤ 100 ms, 0 errors; under overload every session gets the same share
 (slowest ÷ fastest steps/s ≥ 0.7) and none waits more than 1 s for a frame. Extra GDVIZ_* settings for the
-server are passed as NAME=value arguments.
+server are passed as NAME=value arguments. ``--beside N`` runs N CNN trainings of the "Edge of stability"
+preset (full batch, sharpness every 10 steps on 512 digits) beside the races, to see that measuring the
+sharpness does not push the races below those goals.
 
-    .venv/bin/python bench/load.py [--sessions 100] [--seconds 20] [--speed 30] [GDVIZ_NAME=value ...]
+    .venv/bin/python bench/load.py [--sessions 100] [--seconds 20] [--speed 30] [--beside 2]
+                                   [GDVIZ_NAME=value ...]
 """
 
 from __future__ import annotations
@@ -55,12 +58,23 @@ async def session(url: str, k: int, speed: float, seconds: float, results: list)
     results.append({"gaps": gaps, "errors": errors, "steps": steps, "frames": frames})
 
 
-async def training(url: str, k: int, seconds: float, results: list) -> None:
-    """One CNN training at full speed: how many steps it gets in the time."""
-    steps, errors, queued = 0, 0, False
+# The "Edge of stability" preset (static/js/cnn/config.js): full-batch GD, η = 0.1, sharpness every 10 steps.
+EDGE = {
+    "optimizer": "sgd",
+    "hyperparameters": {"lr": 0.1},
+    "batch_size": "full",
+    "sharpness_every": 10,
+    "sharpness_samples": 512,
+}
+
+
+async def training(url: str, k: int, seconds: float, results: list, trainer: dict | None = None) -> None:
+    """One CNN training at full speed: how many steps it gets in the time (and sharpness measurements)."""
+    steps, errors, queued, measured = 0, 0, False, 0
     async with websockets.connect(url, max_size=None, open_timeout=30) as ws:
         await ws.recv()  # hello
-        start = {"type": "cnn_start", "trainer": {"seed": k}, "model": {"seed": k}, "speed": 100_000}
+        trainer = {"seed": k, **(trainer or {})}
+        start = {"type": "cnn_start", "trainer": trainer, "model": {"seed": k}, "speed": 100_000}
         await ws.send(json.dumps(start))
         end = time.monotonic() + seconds
         while (left := end - time.monotonic()) > 0:
@@ -70,11 +84,13 @@ async def training(url: str, k: int, seconds: float, results: list) -> None:
                 break
             if message["type"] == "cnn_frame":
                 steps += len(message["steps"])
+            elif message["type"] == "cnn_sharpness":
+                measured += 1
             elif message["type"] == "cnn_state":
                 queued |= message["queue_position"] is not None
             elif message["type"] == "error":
                 errors += 1
-    results.append({"steps": steps, "errors": errors, "queued": queued})
+    results.append({"steps": steps, "errors": errors, "queued": queued, "sharpness": measured})
 
 
 async def run_trainings(url: str, count: int, seconds: float) -> list[dict]:
@@ -97,9 +113,12 @@ async def trace_surfaces(url: str) -> float:
     return time.monotonic() - began
 
 
-async def run(url: str, sessions: int, speed: float, seconds: float) -> list[dict]:
+async def run(
+    url: str, sessions: int, speed: float, seconds: float, beside: int, trained: list
+) -> list[dict]:
     results: list[dict] = []
-    tasks = []
+    cnn = url.replace("/ws", "/ws/cnn")
+    tasks = [asyncio.create_task(training(cnn, k, seconds, trained, EDGE)) for k in range(beside)]
     for k in range(sessions):
         tasks.append(asyncio.create_task(session(url, k, speed, seconds, results)))
         await asyncio.sleep(0.01)  # pages open over a second, not all in one instant
@@ -126,12 +145,14 @@ def main() -> None:
     ap.add_argument("--speed", type=float, default=30.0, help="steps per second per runner")
     ap.add_argument("--warmup", type=float, default=3.0, help="first seconds, reported apart")
     ap.add_argument("--trainings", type=int, default=0, help="instead: this many CNN trainings at once")
+    ap.add_argument("--beside", type=int, default=0, help="Edge-of-stability trainings beside the races")
     ap.add_argument("env", nargs="*", help="GDVIZ_NAME=value settings for the server")
     args = ap.parse_args()
     env = {"GDVIZ_MAX_SESSIONS_PER_CLIENT": "1000", **dict(item.split("=", 1) for item in args.env)}
     if args.trainings:  # all of them train at once (past GDVIZ_MAX_TRAININGS the rest would wait in line)
         env.setdefault("GDVIZ_MAX_TRAININGS", str(args.trainings))
     load_before = load_average()
+    trained: list[dict] = []
     with Server(env) as server:
         ws = f"ws://127.0.0.1:{server.port}/ws"
         traced = 0.0 if args.trainings else asyncio.run(trace_surfaces(ws))
@@ -143,7 +164,7 @@ def main() -> None:
                 run_trainings(f"ws://127.0.0.1:{server.port}/ws/cnn", args.trainings, args.seconds)
             )
         else:
-            results = asyncio.run(run(ws, args.sessions, args.speed, args.seconds))
+            results = asyncio.run(run(ws, args.sessions, args.speed, args.seconds, args.beside, trained))
         wall = time.monotonic() - t0
         used = server.usage()
         me = (time.process_time() - me0) / wall
@@ -177,7 +198,14 @@ def main() -> None:
     window = max(ended - opened, 1e-9)
     rates = sorted(sum(n for when, n in r["steps"] if opened <= when <= ended) / window for r in results)
     what = f"{args.sessions} sessions × {len(RACE)} runners at {args.speed:g} steps/s"
+    if args.beside:
+        what += f", {args.beside} Edge-of-stability trainings beside them"
     print(f"{what} for {args.seconds:g} s{settings}")
+    for k, r in enumerate(trained):
+        print(
+            f"  training {k}: {r['steps'] / args.seconds:5.1f} steps/s, {r['sharpness']} sharpness"
+            f" measurements, errors {r['errors']}, queued {r['queued']}"
+        )
     print(f"  before: one session per surface traced it ({len(SURFACES)} surfaces, {traced:.1f} s)")
     print(f"  frame gaps, all (first frame included): {gap_line(gaps)}   errors {errors}")
     print(f"  after the first {args.warmup:g} s:                 {gap_line(steady)}   (goal p95 ≤ 100 ms)")

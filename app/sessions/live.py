@@ -218,8 +218,16 @@ class LiveSession:
             item = await self.outbox.get()
             if item.kind == "frame":
                 seq = s.frame_seq
+                try:
+                    text = frame_text(item.body, seq, item.merged)
+                except (TypeError, ValueError):  # orjson's JSONEncodeError is a TypeError: a bug, not input
+                    log.exception("session %s (%s): a frame could not be encoded", s.id, _status(s))
+                    s.playing, s.pending_steps = False, 0
+                    message = "a frame could not be sent; the run is paused and was logged"
+                    self.error(AppError(500, "internal_error", message))
+                    self.post(s.state("error"))
+                    continue
                 s.frame_seq += 1
-                text = frame_text(item.body, seq, item.merged)
                 s.remember(seq, text, self.settings.replay_bytes)
                 self.metrics.frames.inc()
                 if item.merged > 1:

@@ -65,6 +65,13 @@ def test_a_stability_map_cell_sets_the_runners_lr_and_momentum(gdviz, page):
 
 def test_add_duplicate_remove_and_change_optimizer(gdviz, page):
     gdviz("?play=0")
+    # Icon buttons say which runner they act on (a screen reader hears the name, not the icon).
+    expect(page.locator('[data-runner="r3"] .icon-duplicate')).to_have_attribute(
+        "aria-label", "Duplicate runner #3 (Adam)"
+    )
+    expect(page.locator('[data-runner="r2"] .icon-remove')).to_have_attribute(
+        "aria-label", "Remove runner #2 (Momentum)"
+    )
     page.locator('[data-runner="r3"] .icon-duplicate').click()
     page.wait_for_function("() => window.gdviz.runners().length === 5 && window.gdviz.runners()[4].confirmed")
     copy = runners(page)[4]

@@ -169,6 +169,29 @@ def test_a_failing_session_gets_an_error_and_others_are_untouched(live_server):
     broken.close()
 
 
+def test_a_frame_that_cannot_be_encoded_is_an_error_not_a_silent_stop(live_server):
+    c = Client(live_server.url)
+    start(c)
+    live = live_server.app.state.sessions.attached[c.hello["session"]]
+    advance = live.session.advance
+
+    def unencodable(ticks):
+        payload, events = advance(ticks)
+        return {**payload, "oops": object()}, events  # no JSON for this
+
+    live.session.advance = unencodable
+    error, _ = c.until("error")
+    assert error["error"]["code"] == "internal_error"
+    state, _ = c.until("state")
+    assert state["cause"] == "error" and not state["playing"]
+    live.session.advance = advance  # the fault is gone: the same socket plays again
+    c.send({"type": "play", "ref": "again"})
+    c.until("state", ref="again")
+    frame, _ = c.until("frame")
+    assert frame["runners"][0]["points"]
+    c.close()
+
+
 def test_metrics_count_sessions_steps_frames_and_errors(server_with):
     server = server_with()
     c = Client(server.url)

@@ -60,11 +60,12 @@ export class RaceView {
     pick.setAttribute("aria-pressed", String(selected));
     pick.addEventListener("click", () => this.handlers.onSelect(runner.id));
     const duplicate = el("button", { className: "icon-btn icon-duplicate", title: t("race.duplicate"), attrs: { type: "button" } });
-    duplicate.setAttribute("aria-label", t("race.duplicate"));
+    const named = { n: index + 1, name: tOr(`optimizer.${runner.optimizer}.short`, spec?.name ?? runner.optimizer) };
+    duplicate.setAttribute("aria-label", t("race.duplicate_named", named));
     duplicate.disabled = race.full;
     duplicate.addEventListener("click", () => this.handlers.onDuplicate(runner.id));
     const remove = el("button", { className: "icon-btn icon-remove", title: t("race.remove"), attrs: { type: "button" } });
-    remove.setAttribute("aria-label", t("race.remove"));
+    remove.setAttribute("aria-label", t("race.remove_named", named));
     remove.disabled = race.runners.length <= 1;
     remove.addEventListener("click", () => this.handlers.onRemove(runner.id));
 
