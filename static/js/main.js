@@ -3,6 +3,7 @@
 import { initialLanguage, language, onLanguageChange, setLanguage } from "./i18n.js";
 import * as race from "./race/page.js";
 import { readUrl, writeUrl } from "./state.js";
+import { wireTablists } from "./tablist.js";
 import { initTabs } from "./tabs.js";
 import { toast } from "./toast.js";
 
@@ -33,6 +34,7 @@ async function boot() {
   wireLanguage();
   await setLanguage(initialLanguage(url.lang));
   race.boot(url);
+  wireTablists();
   await initTabs(TABS, url.tab, { onError: (error) => toast(error.message, "error") });
 }
 

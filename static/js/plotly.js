@@ -1,14 +1,78 @@
 // Plotly as every tab's charts use it: loaded (the deferred <script id="plotly-js">) and themed (colours,
-// fonts, the log colour transform, the base layout and config).
+// fonts, the log colour transform, the base layout and config), and described for screen readers.
+import { fmt } from "./dom.js";
 
 /** Resolves once the (deferred) Plotly script, <script id="plotly-js">, has run. */
 export function plotlyReady() {
-  if (window.Plotly) return Promise.resolve();
+  if (window.Plotly) return Promise.resolve(describeCharts());
   return new Promise((resolve, reject) => {
     const script = document.getElementById("plotly-js");
-    script.addEventListener("load", resolve, { once: true });
+    script.addEventListener("load", () => resolve(describeCharts()), { once: true });
     script.addEventListener("error", () => reject(new Error("Plotly did not load")), { once: true });
   });
+}
+
+// --- charts for screen readers ------------------------------------------------------------------------------
+// Every chart is an image with a generated summary (role="img", aria-label: its title and each named
+// trace's current value), Plotly's own SVG and WebGL hidden from assistive technology. Plotly's drawing
+// calls are wrapped once, so every chart of every tab gets it; the summary is rewritten at most once a
+// second per chart (a race redraws 30 times a second).
+const SUMMARY_MS = 1000;
+const SHOWN_TRACES = 6;
+const due = new WeakMap(); // chart → its pending timer
+const described = new WeakSet(); // charts described once (the first description is at once)
+
+function describeCharts() {
+  const P = window.Plotly;
+  if (P.__described) return;
+  for (const name of ["newPlot", "react", "extendTraces", "restyle", "relayout", "addTraces"]) {
+    const draw = P[name];
+    P[name] = function (gd, ...rest) {
+      const result = draw.call(this, gd, ...rest);
+      const node = typeof gd === "string" ? document.getElementById(gd) : gd;
+      if (node && !due.has(node)) {
+        const wait = described.has(node) ? SUMMARY_MS : 0;
+        due.set(node, setTimeout(() => { due.delete(node); describe(node); }, wait));
+      }
+      return result;
+    };
+  }
+  P.__described = true;
+}
+
+function chartTitle(gd) {
+  const own = gd.getAttribute("data-title") || gd._fullLayout?.title?.text;
+  if (own) return own;
+  const box = gd.closest("section, article, .card, .panel, .chart, figure");
+  const heading = box?.querySelector("h2, h3, h4, .card-title, .chart-title, .panel-title, figcaption, legend");
+  return heading?.textContent.trim() || gd.id;
+}
+
+function lastFinite(values) {
+  if (!values) return null;
+  for (let i = values.length - 1; i >= 0; i -= 1) if (Number.isFinite(values[i])) return values[i];
+  return null;
+}
+
+function traceSummary(trace) {
+  if (!trace.name || trace.visible === false) return null;
+  const name = String(trace.name).replace(/<[^>]*>/g, "");
+  if (trace.z) {
+    const flat = (Array.isArray(trace.z[0]) ? trace.z.flat() : trace.z).filter(Number.isFinite);
+    if (!flat.length) return null;
+    return `${name}: ${fmt(Math.min(...flat), 3)} … ${fmt(Math.max(...flat), 3)}`;
+  }
+  const y = lastFinite(trace.y);
+  return y === null ? null : `${name}: ${fmt(y, 4)}`;
+}
+
+function describe(gd) {
+  if (!gd.isConnected) return;
+  described.add(gd);
+  const values = (gd.data ?? []).map(traceSummary).filter(Boolean).slice(0, SHOWN_TRACES);
+  gd.setAttribute("role", "img");
+  gd.setAttribute("aria-label", [chartTitle(gd), values.join("; ")].filter(Boolean).join(" — "));
+  for (const inner of gd.querySelectorAll(".svg-container, .gl-container")) inner.setAttribute("aria-hidden", "true");
 }
 
 // Slate from deep (low J) to pale (high J): quiet enough for the runners' bright colours to stand out.

@@ -1,5 +1,6 @@
 // Drawing what the tab's state says: the settings cards, the transport with its numbers and banner, the
 // connection pill. The charts are page.js's, drawn at its tick.
+import { announce } from "../announce.js";
 import { $ } from "../dom.js";
 import { t } from "../i18n.js";
 import { normalModel, presetOf } from "./config.js";
@@ -48,4 +49,5 @@ export function onStatus(status) {
   if (status === "reconnecting") views.landscape.interrupted();
   $("cnn-connection").dataset.connection = status;
   $("cnn-connection-text").textContent = t(STATUS_LABELS[status] ?? STATUS_LABELS.idle);
+  if (status === "reconnecting") announce(t(STATUS_LABELS[status]));
 }

@@ -126,6 +126,16 @@ export function wireExport() {
   document.addEventListener("click", (event) => {
     if (!event.target.closest("#export-menu")) closeMenu();
   });
+  // The keyboard closes it too: Escape (focus back on its button), or focus moving out of it.
+  $("export-menu").addEventListener("keydown", (event) => {
+    if (event.key !== "Escape" || menu.hidden) return;
+    event.stopPropagation();
+    closeMenu();
+    toggle.focus();
+  });
+  $("export-menu").addEventListener("focusout", (event) => {
+    if (!event.relatedTarget || !$("export-menu").contains(event.relatedTarget)) closeMenu();
+  });
   $("export-csv").addEventListener("click", () => {
     closeMenu();
     downloadCsv(app.race, app.store);

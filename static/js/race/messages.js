@@ -1,5 +1,6 @@
 // The race's protocol (app/sessions/race/protocol.py): its message types, its socket (/ws), sending commands,
 // and the server's messages into the model, the store and the views.
+import { announce } from "../announce.js";
 import { fmt } from "../dom.js";
 import { t, tOr } from "../i18n.js";
 import { Socket } from "../socket.js";
@@ -113,6 +114,9 @@ function onSurfaceCurvature(info) {
   s.condition_number = info.condition_number ?? null;
 }
 
+// State causes a screen reader is told of (announce.js): pauses and the end of a run.
+const ANNOUNCED = { pause: "announce.paused", all_stopped: "announce.all_stopped", history_limit: "announce.history_limit" };
+
 function onState(state) {
   const race = app.race;
   const shape = race.runners.map((r) => `${r.id}:${r.optimizer}:${r.batch?.mode}`).join();
@@ -120,6 +124,7 @@ function onState(state) {
   onSurfaceCurvature(state.surface);
   race.applyState(state);
   app.store.sync(state.runners);
+  if (ANNOUNCED[state.cause]) announce(t(ANNOUNCED[state.cause]));
   app.playing = state.playing;
   app.speed = state.speed;
   if (state.ref) app.pending.delete(state.ref);

@@ -1,5 +1,6 @@
 // Drawing: the charts of page.js's table (each at its pace: every animation frame, or at the chart tick), the
 // numbers at their own slower pace, the cards, legends and maps. Reads the model; changes none of it.
+import { announce } from "../announce.js";
 import { $, el, fmt } from "../dom.js";
 import { visibleLr } from "../hyperparameters.js";
 import { t, tOr } from "../i18n.js";
@@ -152,4 +153,5 @@ export function onStatus(status) {
   app.connection = status;
   document.body.dataset.connection = status;
   $("connection-text").textContent = t(`connection.${status}`);
+  if (status !== "live") announce(t(`connection.${status}`));
 }

@@ -4,6 +4,7 @@
 // Training goes on meanwhile. The request and its job: the server numbers jobs 1, 2, … per session; the
 // panel counts the requests the server took (the cnn_state answering each) to know its job even before the
 // plane arrives (a job can fail or be cancelled before it), and the plane's ref confirms it.
+import { announce } from "../../announce.js";
 import { el, fmt } from "../../dom.js";
 import { t } from "../../i18n.js";
 import { Landscape } from "../landscape-data.js";
@@ -267,6 +268,9 @@ export class LandscapePanel {
       ? t(STATUS_TEXT[r.status], { seconds: fmt(seconds, 2), n: r.n, message: r.message ?? "" })
       : t("cnn.landscape.status_idle");
     if (n.status.textContent !== status) n.status.textContent = status;
+    // Its seconds tick while it computes: a screen reader hears each change of state once, not every tick.
+    if (r && r.status !== this.heard && r.status !== "computing") announce(status);
+    this.heard = r?.status;
     n.status.dataset.status = r?.status ?? "idle";
     this.renderNote();
   }

@@ -1,5 +1,6 @@
 // The CNN tab's transport (play / pause, step, reset with a seed, speed), the line of numbers beside it
 // (step, epoch, learning rate, loss, accuracy), and the banner that explains a queue or a divergence.
+import { announce } from "../../announce.js";
 import { el, fmt } from "../../dom.js";
 import { t } from "../../i18n.js";
 import { normalSeed } from "../config.js";
@@ -74,6 +75,9 @@ export class CnnTransport {
     }
     this.banner.hidden = !text;
     this.banner.dataset.kind = kind;
-    if (this.banner.textContent !== text) this.banner.textContent = text;
+    if (this.banner.textContent !== text) {
+      this.banner.textContent = text;
+      announce(text); // a queue that moves or a divergence, heard through the page's one live region
+    }
   }
 }

@@ -82,7 +82,7 @@ export class RaceView {
         : null,
       params,
       this.dataSize ? this.batchControls(runner, index) : null,
-      el("p", { className: "runner-status", attrs: { role: "status" } }),
+      el("p", { className: "runner-status" }), // every frame: not a live region (announce.js speaks for it)
     ]);
     card.style.setProperty("--runner", runner.color);
     card.dataset.selected = String(selected);
