@@ -29,7 +29,7 @@ from typing import Any
 
 import httpx2
 import websockets
-from serve import Server, load_average
+from serve import RACE, Server, load_average, race
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -39,7 +39,6 @@ from pydantic import ValidationError  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.schemas import BasinsRequest, StabilityRequest, TrajectoryRequest  # noqa: E402
 
-RACE = [("sgd", 1e-3), ("momentum", 1e-3), ("rmsprop", 1e-3), ("adam", 0.01)]
 DATA = {"data": "logreg", "params": {"n": 2000}}
 # A long expression near the node limit (200): the dearest surface per point a page can type.
 TERMS = " + ".join(f"sin({k}*x + y) * cos(x - {k}*y)" for k in range(1, 9))
@@ -123,30 +122,6 @@ def describe(call: Call) -> str:
     return f"{call.method} {call.path}" + (f" ({kind}{', ' + sizes if sizes else ''})" if surface else "")
 
 
-async def race(url: str, speed: float, started: asyncio.Event, stop: asyncio.Event, gaps: list) -> None:
-    """Race until stopped; record (arrival, gap since the previous frame) per frame."""
-    runners = [
-        {"id": f"r{j}", "optimizer": oid, "hyperparameters": {"lr": lr}, "start": [0.3 * j - 0.5, 1.0]}
-        for j, (oid, lr) in enumerate(RACE)
-    ]
-    async with websockets.connect(url, max_size=None, open_timeout=30) as ws:
-        await ws.recv()  # hello
-        start = {"type": "start", "surface": "rosenbrock", "runners": runners, "speed": speed}
-        await ws.send(json.dumps(start))
-        last = None
-        while not stop.is_set():
-            try:
-                message = json.loads(await asyncio.wait_for(ws.recv(), timeout=0.5))
-            except TimeoutError:
-                continue
-            if message["type"] == "frame":
-                started.set()
-                now = time.monotonic()
-                if last is not None:
-                    gaps.append((now, now - last))
-                last = now
-
-
 async def requester(
     client: httpx2.AsyncClient, calls: list[Call], offset: int, until: float, seen: list
 ) -> None:
@@ -209,8 +184,8 @@ async def run(server: Server, args: argparse.Namespace, calls: list[Call]) -> No
     await asyncio.sleep(0.5)
     stop.set()
     await racing
-    before = [g for when, g in gaps if when < t0]
-    during = [g for when, g in gaps if t0 <= when <= t1]
+    before = [g for when, g, _ in gaps if when < t0]
+    during = [g for when, g, _ in gaps if t0 <= when <= t1]
 
     print(f"live race of {len(RACE)} runners at {args.speed:g} steps/s; storm of {t1 - t0:.1f} s")
     print(f"  {args.clients} clients sending, in turn, the dearest request each endpoint allows:")
@@ -219,7 +194,7 @@ async def run(server: Server, args: argparse.Namespace, calls: list[Call]) -> No
     print(f"  {args.sockets} sockets each starting a race on a new expression")
     print(f"  race before the storm: {gap_line(before)}")
     print(f"  race during the storm: {gap_line(during)}")
-    late = [f"{g * 1e3:.0f} ms at {when - t0:.1f} s" for when, g in gaps if t0 <= when <= t1 and g > 0.1]
+    late = [f"{g * 1e3:.0f} ms at {when - t0:.1f} s" for when, g, _ in gaps if t0 <= when <= t1 and g > 0.1]
     print(f"    gaps over 100 ms: {', '.join(late) or 'none'} (after the storm began)")
     statuses = collections.Counter(code for _, code, _ in seen)
     print(f"  REST answers: {dict(sorted(statuses.items()))}   429s {statuses[429]}   500s {statuses[500]}")

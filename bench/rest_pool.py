@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import socket
 import statistics
@@ -23,42 +22,15 @@ import time
 from pathlib import Path
 
 import httpx2
-import websockets
+from serve import RACE, race
 
 ROOT = Path(__file__).resolve().parents[1]
-RACE = [("sgd", 1e-3), ("momentum", 1e-3), ("rmsprop", 1e-3), ("adam", 0.01)]
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-async def race(
-    url: str, speed: float, started: asyncio.Event, stop: asyncio.Event, gaps: list[tuple[float, float, int]]
-) -> None:
-    """Race until stopped; record (arrival, gap since the previous frame, steps in the frame) per frame."""
-    runners = [
-        {"id": f"r{j}", "optimizer": oid, "hyperparameters": {"lr": lr}, "start": [0.3 * j - 0.5, 1.0]}
-        for j, (oid, lr) in enumerate(RACE)
-    ]
-    async with websockets.connect(url, max_size=None, open_timeout=30) as ws:
-        await ws.recv()  # hello
-        start = {"type": "start", "surface": "rosenbrock", "runners": runners, "speed": speed}
-        await ws.send(json.dumps(start))
-        last = None
-        while not stop.is_set():
-            try:
-                message = json.loads(await asyncio.wait_for(ws.recv(), timeout=0.5))
-            except TimeoutError:
-                continue
-            if message["type"] == "frame":
-                started.set()
-                now = time.monotonic()
-                if last is not None:
-                    gaps.append((now, now - last, len(message["runners"][0]["points"])))
-                last = now
 
 
 async def basin(client: httpx2.AsyncClient, n: int, steps: int) -> tuple[int, float, str]:

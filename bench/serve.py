@@ -1,8 +1,11 @@
 """A gdviz server in a process of its own on 127.0.0.1, for the benchmarks: started, waited for, measured
-from /proc (CPU time, resident memory now and at its peak), and stopped."""
+from /proc (CPU time, resident memory now and at its peak), and stopped; and a live race to watch beside
+whatever a benchmark throws at it (its frame gaps)."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import socket
 import subprocess
@@ -11,7 +14,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import websockets
+
 ROOT = Path(__file__).resolve().parents[1]
+RACE = [("sgd", 1e-3), ("momentum", 1e-3), ("rmsprop", 1e-3), ("adam", 0.01)]  # the watched race
 
 
 def free_port() -> int:
@@ -97,3 +103,29 @@ class Server:
 def load_average() -> str:
     one, five, fifteen = os.getloadavg()
     return f"{one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cores"
+
+
+async def race(
+    url: str, speed: float, started: asyncio.Event, stop: asyncio.Event, gaps: list[tuple[float, float, int]]
+) -> None:
+    """Race until stopped; record (arrival, gap since the previous frame, steps in the frame) per frame."""
+    runners = [
+        {"id": f"r{j}", "optimizer": oid, "hyperparameters": {"lr": lr}, "start": [0.3 * j - 0.5, 1.0]}
+        for j, (oid, lr) in enumerate(RACE)
+    ]
+    async with websockets.connect(url, max_size=None, open_timeout=30) as ws:
+        await ws.recv()  # hello
+        start = {"type": "start", "surface": "rosenbrock", "runners": runners, "speed": speed}
+        await ws.send(json.dumps(start))
+        last = None
+        while not stop.is_set():
+            try:
+                message = json.loads(await asyncio.wait_for(ws.recv(), timeout=0.5))
+            except TimeoutError:
+                continue
+            if message["type"] == "frame":
+                started.set()
+                now = time.monotonic()
+                if last is not None:
+                    gaps.append((now, now - last, len(message["runners"][0]["points"])))
+                last = now

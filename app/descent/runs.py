@@ -220,6 +220,27 @@ class StabilityMap:
     final_losses: np.ndarray  # (m, n)
 
 
+def run_outcome(
+    diverged: bool, at_minimum: bool, tail: Trace | None, span: float, last: int | None = None
+) -> str:
+    """How a run ended, from its recorded steps (``tail``; only its ``last`` ones when given, 0: none):
+    diverged; converged (at a listed minimum, or settled: gradient and step both vanishing); oscillating
+    (its steps still turn back more often than not); else slow. The stability map's classes, and the tune
+    sweep's."""
+    if diverged:
+        return "diverged"
+    if tail is None or last == 0:
+        deltas = grads = np.zeros((0, 2))
+    else:
+        keep = slice(None) if last is None else slice(-last, None)
+        deltas, grads = tail.deltas[keep], tail.gradients[keep]
+    settled = len(grads) > 0 and np.linalg.norm(grads[-1]) < 1e-4 and np.linalg.norm(deltas[-1]) < 1e-6 * span
+    if at_minimum or settled:
+        return "converged"
+    turns = np.einsum("ij,ij->i", deltas[1:], deltas[:-1]) < 0 if len(deltas) > 1 else np.zeros(0, bool)
+    return "oscillating" if turns.size and turns.mean() > 0.4 else "slow"
+
+
 def stability_map(
     surface: Surface,
     optimizer_id: str,
@@ -252,21 +273,9 @@ def stability_map(
     tail = min(STABILITY_TAIL, steps // 2)
     ends = _run_many(surface, optimizer_id, rows, starts, steps, bound, tail, group)
     at_minimum = nearest_minimum(ends.points, surface.minima, 0.01 * span) >= 0
-    outcome = []
-    for k, trace in enumerate(ends.traces):
-        if ends.diverged[k]:
-            outcome.append("diverged")
-            continue
-        deltas = trace.deltas if trace is not None else np.zeros((0, 2))
-        grads = trace.gradients if trace is not None else np.zeros((0, 2))
-        settled = (
-            len(grads) > 0 and np.linalg.norm(grads[-1]) < 1e-4 and np.linalg.norm(deltas[-1]) < 1e-6 * span
-        )
-        if at_minimum[k] or settled:
-            outcome.append("converged")
-            continue
-        turns = np.einsum("ij,ij->i", deltas[1:], deltas[:-1]) < 0 if len(deltas) > 1 else np.zeros(0, bool)
-        outcome.append("oscillating" if turns.size and turns.mean() > 0.4 else "slow")
+    outcome = [
+        run_outcome(ends.diverged[k], at_minimum[k], trace, span) for k, trace in enumerate(ends.traces)
+    ]
     m = len(values)
     return StabilityMap(
         lrs,

@@ -24,7 +24,7 @@ import numpy as np
 
 from app.descent.cost import STABILITY_TAIL, TUNE_RECORD
 from app.descent.engine import Engine, Trace
-from app.descent.runs import nearest_minimum, objective
+from app.descent.runs import nearest_minimum, objective, run_outcome
 from app.descent.surfaces import Surface
 
 TIE = 1e-6  # final losses this close to the lowest are a tie (absolute, in the loss's own units)
@@ -94,7 +94,7 @@ def tune(
             tails[k] = traces.get(rid)
     finals = _last_finite(history)
     at_minimum = nearest_minimum(points, surface.minima, 0.01 * span) >= 0
-    statuses = [_status(diverged[k], at_minimum[k], tails[k], tail, span) for k in range(count)]
+    statuses = [run_outcome(diverged[k], at_minimum[k], tails[k], span, last=tail) for k in range(count)]
     sweeps = []
     for i, (oid, _) in enumerate(choices):
         rows_i = slice(i * n, (i + 1) * n)
@@ -124,17 +124,3 @@ def _pick(
     tied = np.flatnonzero(eligible & (finals <= lowest + TIE))
     best = min(tied, key=lambda k: (reach[k], finals[k], lrs[k]))
     return int(best), reach
-
-
-def _status(diverged: bool, at_minimum: bool, trace: Trace | None, tail: int, span: float) -> str:
-    """The stability map's classes and rule (app/descent/runs.py stability_map), on the last ``tail``
-    steps."""
-    if diverged:
-        return "diverged"
-    deltas = trace.deltas[-tail:] if trace is not None and tail else np.zeros((0, 2))
-    grads = trace.gradients[-tail:] if trace is not None and tail else np.zeros((0, 2))
-    settled = len(grads) > 0 and np.linalg.norm(grads[-1]) < 1e-4 and np.linalg.norm(deltas[-1]) < 1e-6 * span
-    if at_minimum or settled:
-        return "converged"
-    turns = np.einsum("ij,ij->i", deltas[1:], deltas[:-1]) < 0 if len(deltas) > 1 else np.zeros(0, bool)
-    return "oscillating" if turns.size and turns.mean() > 0.4 else "slow"
