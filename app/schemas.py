@@ -17,7 +17,7 @@ from app.descent.runs import natural_axis
 from app.inputs import Point, Range, SurfaceRef, check_point, check_range, settings_in, surface_load
 
 
-def _check_cost(priced: Cost, info: ValidationInfo) -> Cost:
+def check_cost(priced: Cost, info: ValidationInfo) -> Cost:
     """Refuse a request whose work or peak memory (app/descent/cost.py) passes the settings' limits."""
     settings = settings_in(info)
     for kind, refusal in (
@@ -44,10 +44,18 @@ class Priced(BaseModel):
         return self._cost
 
 
-def _steps_limit(value: int, info: ValidationInfo) -> int:
+def steps_limit(value: int, info: ValidationInfo) -> int:
     limit = settings_in(info).max_steps
     if value > limit:
         raise PydanticCustomError("too_many_steps", "at most {limit} steps per request", {"limit": limit})
+    return value
+
+
+def check_lr_range(value: tuple[float, float], info: ValidationInfo) -> tuple[float, float]:
+    """A [low, high] of learning rates to sweep on a log scale: ordered, within (0, 100]."""
+    low, high = check_range(value, info)
+    if low <= 0 or high > 100:
+        raise PydanticCustomError("lr_range", "learning rates must lie in (0, 100]")
     return value
 
 
@@ -67,13 +75,13 @@ class TrajectoryRequest(OptimizerChoice, Priced):
     @field_validator("steps")
     @classmethod
     def _steps(cls, value: int, info: ValidationInfo) -> int:
-        return _steps_limit(value, info)
+        return steps_limit(value, info)
 
     @model_validator(mode="after")
     def _priced(self, info: ValidationInfo) -> TrajectoryRequest:
         max_bytes = settings_in(info).max_request_bytes
         priced = cost.trajectory(self.steps, surface_load(self.surface), max_bytes, self.curvature)
-        self._cost = _check_cost(priced, info)
+        self._cost = check_cost(priced, info)
         return self
 
 
@@ -128,7 +136,7 @@ class BasinsRequest(OptimizerChoice, Priced):
     @model_validator(mode="after")
     def _priced(self, info: ValidationInfo) -> BasinsRequest:
         max_bytes = settings_in(info).max_request_bytes
-        self._cost = _check_cost(cost.basins(self.n, self.steps, surface_load(self.surface), max_bytes), info)
+        self._cost = check_cost(cost.basins(self.n, self.steps, surface_load(self.surface), max_bytes), info)
         return self
 
 
@@ -170,17 +178,14 @@ class StabilityRequest(OptimizerChoice, Priced):
     @field_validator("lr_range")
     @classmethod
     def _lr(cls, value: tuple[float, float], info: ValidationInfo) -> tuple[float, float]:
-        low, high = check_range(value, info)
-        if low <= 0 or high > 100:
-            raise PydanticCustomError("lr_range", "learning rates must lie in (0, 100]")
-        return value
+        return check_lr_range(value, info)
 
     @model_validator(mode="after")
     def _priced(self, info: ValidationInfo) -> StabilityRequest:
         swept = (self.axis or natural_axis(self.optimizer)) is not None
         max_bytes = settings_in(info).max_request_bytes
         priced = cost.stability(self.n, swept, self.steps, surface_load(self.surface), max_bytes)
-        self._cost = _check_cost(priced, info)
+        self._cost = check_cost(priced, info)
         return self
 
 

@@ -11,7 +11,6 @@ from typing import Annotated, Literal
 import numpy as np
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
-from pydantic_core import PydanticCustomError
 
 from app.api.compute import BUSY_RESPONSES
 from app.api.deps import AppSettings, Compute, json_body
@@ -24,13 +23,12 @@ from app.inputs import (
     Range,
     SurfaceRef,
     check_point,
-    check_range,
     resolve_surface,
     settings_in,
     surface_label,
     surface_load,
 )
-from app.schemas import Priced, _check_cost, _steps_limit
+from app.schemas import Priced, check_cost, check_lr_range, steps_limit
 
 MAX_N = 80  # learning rates per optimizer: the stability map's bound; the page asks for 40
 MAX_OPTIMIZERS = len(OPTIMIZERS)  # every optimizer once
@@ -61,22 +59,19 @@ class TuneRequest(Priced):
     @field_validator("steps")
     @classmethod
     def _steps(cls, value: int, info: ValidationInfo) -> int:
-        return _steps_limit(value, info)
+        return steps_limit(value, info)
 
     @field_validator("lr_range")
     @classmethod
     def _lr(cls, value: tuple[float, float], info: ValidationInfo) -> tuple[float, float]:
-        low, high = check_range(value, info)
-        if low <= 0 or high > 100:
-            raise PydanticCustomError("lr_range", "learning rates must lie in (0, 100]")
-        return value
+        return check_lr_range(value, info)
 
     @model_validator(mode="after")
     def _priced(self, info: ValidationInfo) -> TuneRequest:
         max_bytes = settings_in(info).max_request_bytes
         runners = len(self.optimizers) * self.n
         priced = cost.tune(runners, self.steps, surface_load(self.surface), max_bytes)
-        self._cost = _check_cost(priced, info)
+        self._cost = check_cost(priced, info)
         return self
 
 
